@@ -1,0 +1,106 @@
+"""Run configuration: dataclasses with documented defaults, loaded from TOML.
+
+Precedence, lowest first: these defaults, the problem's `[defaults]` table in
+its problem.toml, the user's `--config FILE`, then command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adrs.errors import UserError
+from adrs.sandbox import Limits
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    elite_pool: int = 32  # best candidates kept for score-weighted parent selection
+    explore: float = 0.1  # chance of a uniformly random successful parent instead
+    temperature: float = 1.0  # softness of score weighting, in elite-score std units
+    # Children generated before earlier results become visible. Fixed (not the
+    # worker count) so the same seed gives the same run on any machine.
+    in_flight: int = 8
+
+
+@dataclass(frozen=True)
+class MutatorConfig:
+    kind: str = "offline"  # offline: AST edits, no network
+    max_edits: int = 3  # an offline child gets 1..max_edits edits
+    crossover: float = 0.15  # chance of statement crossover with a second parent
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    iterations: int = 200  # children to generate (the initial program is iteration 0)
+    seed: int = 0
+    workers: int = 0  # concurrent evaluations; 0 means one per CPU core
+    search: SearchConfig = field(default_factory=SearchConfig)
+    mutator: MutatorConfig = field(default_factory=MutatorConfig)
+    sandbox: Limits = field(default_factory=Limits)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def build(*layers: dict, where: str = "config") -> RunConfig:
+    """Merge dict layers (later wins) and validate them into a RunConfig."""
+    merged: dict = {}
+    for layer in layers:
+        _deep_merge(merged, layer)
+    return _from_dict(RunConfig, merged, where, "")
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"config file {path} does not exist; check the --config path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+
+
+def _deep_merge(into: dict, layer: dict) -> None:
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _from_dict(cls, data: Any, where: str, prefix: str):
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: '{prefix.rstrip('.')}' must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UserError(f"{where}: unknown key '{prefix}{unknown[0]}'; "
+                        f"known keys there: {', '.join(fields)}")
+    values = {}
+    for name, value in data.items():
+        default = fields[name].default_factory() if fields[name].default_factory is not \
+            dataclasses.MISSING else fields[name].default
+        if dataclasses.is_dataclass(default):
+            values[name] = _from_dict(type(default), value, where, f"{prefix}{name}.")
+        else:
+            values[name] = _checked(value, type(default), where, prefix + name)
+    return cls(**values)
+
+
+def _checked(value: Any, kind: type, where: str, key: str):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UserError(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
+    if kind in (int, float) and value < 0:
+        raise UserError(f"{where}: '{key}' must not be negative, got {value!r}")
+    return value

@@ -1,0 +1,167 @@
+"""Problem plugins: discovery and loading.
+
+A problem is a folder with a `problem.toml` manifest:
+
+    [problem]
+    name = "my_problem"
+    description = "What the program must do; shown to mutators and in listings."
+    initial_program = "initial_program.py"   # evolvable region between markers
+    evaluator = "evaluate.py:Evaluator"      # trusted scorer, runs in the controller
+
+    [baselines]                              # optional: name = program file
+    greedy = "baselines/greedy.py"
+
+    [defaults]                               # optional: run-config overrides
+    iterations = 300
+
+The evaluator object provides `entrypoint` (the function the candidate must
+define), `cases()` (keyword arguments for each call, plain data) and
+`score(outputs, seconds)` returning a dict of metrics with a `score` to
+maximise; it raises ValueError for an invalid output. Candidate code itself
+only ever runs in the sandbox.
+
+Folders are found in the bundled `problems` package, at a path given by the
+user, and in installed packages registered under the `adrs.problems` entry
+point group.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from adrs import evolve_block
+from adrs.config import read_toml
+from adrs.errors import UserError
+from adrs.sandbox import encode_cases
+
+MANIFEST = "problem.toml"
+ENTRY_POINT_GROUP = "adrs.problems"
+
+
+class Evaluator(Protocol):
+    entrypoint: str
+
+    def cases(self) -> list[dict[str, Any]]: ...
+
+    def score(self, outputs: list[Any], seconds: list[float]) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    root: Path
+    description: str
+    initial_source: str
+    evaluator: Evaluator = field(repr=False)
+    baselines: dict[str, Path]
+    defaults: dict
+    origin: str  # "bundled", "path" or "entry point <dist>"
+
+    @cached_property
+    def cases_json(self) -> str:
+        """The evaluator's cases, serialised once for every sandboxed run."""
+        return encode_cases(self.evaluator.cases())
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str
+    origin: str
+    root: Path
+
+
+def bundled_root() -> Path:
+    import problems
+
+    return Path(problems.__file__).parent
+
+
+def list_problems() -> list[Listing]:
+    found = [Listing(p.name, "bundled", p) for p in sorted(bundled_root().iterdir())
+             if (p / MANIFEST).is_file()]
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        root = _entry_point_root(ep)
+        if root is not None:
+            found.append(Listing(ep.name, f"entry point ({ep.value})", root))
+    return found
+
+
+def find_problem(name_or_path: str) -> Problem:
+    """Load a problem by bundled/entry-point name or by folder path."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return load_problem(path, "path")
+    for listing in list_problems():
+        if listing.name == name_or_path:
+            return load_problem(listing.root, listing.origin)
+    known = ", ".join(sorted(p.name for p in list_problems())) or "none"
+    raise UserError(f"unknown problem '{name_or_path}'; known problems: {known} "
+                    "(or pass the path of a problem folder)")
+
+
+def _entry_point_root(ep) -> Path | None:
+    try:
+        module = ep.load()
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break listing
+        print(f"adrs: warning: problem plugin {ep.name} failed to load: {exc}", file=sys.stderr)
+        return None
+    return Path(module.__file__).parent
+
+
+def load_problem(root: Path, origin: str) -> Problem:
+    root = root.resolve()
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        raise UserError(f"{root} has no {MANIFEST}; a problem folder needs one "
+                        "(see `adrs problems` for examples)")
+    data = read_toml(manifest)
+    meta = data.get("problem", {})
+    for key in ("name", "initial_program", "evaluator"):
+        if not isinstance(meta.get(key), str):
+            raise UserError(f"{manifest}: [problem] needs a string '{key}'")
+    initial = _read(root / meta["initial_program"], manifest)
+    try:
+        evolve_block.split(initial)
+    except evolve_block.MarkerError as exc:
+        raise UserError(f"{root / meta['initial_program']}: {exc}") from None
+    baselines = {n: root / p for n, p in data.get("baselines", {}).items()}
+    for name, p in baselines.items():
+        if not p.is_file():
+            raise UserError(f"{manifest}: baseline '{name}' file {p} does not exist")
+    return Problem(name=meta["name"], root=root, description=meta.get("description", ""),
+                   initial_source=initial, evaluator=_load_evaluator(root, meta, manifest),
+                   baselines=baselines, defaults=data.get("defaults", {}), origin=origin)
+
+
+def _read(path: Path, manifest: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        raise UserError(f"{manifest}: cannot read {path}; fix the path in the manifest") from None
+
+
+def _load_evaluator(root: Path, meta: dict, manifest: Path) -> Evaluator:
+    file, _, attr = meta["evaluator"].partition(":")
+    path = root / file
+    module_name = f"adrs_problem_{meta['name']}_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or not path.is_file():
+        raise UserError(f"{manifest}: evaluator file {path} does not exist")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+        evaluator = getattr(module, attr or "Evaluator")()
+    except Exception as exc:  # noqa: BLE001 - report a broken plugin in one line
+        raise UserError(f"{path}: the evaluator failed to load: {type(exc).__name__}: {exc}") \
+            from None
+    for need in ("entrypoint", "cases", "score"):
+        if not hasattr(evaluator, need):
+            raise UserError(f"{path}: the evaluator has no '{need}'; see adrs/problem.py")
+    return evaluator

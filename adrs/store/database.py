@@ -1,0 +1,194 @@
+"""The population store: any SQLAlchemy URL, SQLite in WAL mode by default.
+
+Every query the search loop makes per iteration is an indexed lookup or a
+single-row insert, so its cost does not grow with the number of candidates.
+Whole-run scans (`scored`, `hashes`) are for start-up and resume only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from adrs.errors import UserError
+from adrs.store.models import Candidate, LLMCall, Run
+from adrs.store.records import CandidateRecord, Scored
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def open_store(url: str) -> Store:
+    """Connect, bring the schema to the newest migration, and return a Store."""
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise UserError(f"cannot open database {_shown(url)}: {exc.orig}; check the --db URL "
+                        "and that the server is running and reachable") from None
+    return Store(engine)
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+        engine = create_engine(url, connect_args={"timeout": 30}
+                               if parsed.get_backend_name() == "sqlite" else {})
+    except ArgumentError:
+        raise UserError(f"'{url}' is not a database URL; use e.g. sqlite:///path/adrs.db "
+                        "or postgresql://user@host/db") from None
+    except NoSuchModuleError:
+        raise UserError(f"unknown database type in {_shown(url)}; "
+                        "use sqlite:// or postgresql://") from None
+    except ModuleNotFoundError as exc:
+        raise UserError(f"the driver for {_shown(url)} is not installed ({exc.name}); "
+                        "run: pip install 'adrs[postgres]'") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (notebooks) never block the writer
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class Store:
+    """Runs and candidates of one database. Methods return plain or detached objects."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def session(self) -> Session:
+        return self._session()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- runs ---
+
+    def create_run(self, name: str, problem: str, problem_path: str, config: dict,
+                   seed: int, iterations: int) -> Run:
+        if self.get_run(name) is not None:
+            raise UserError(f"run '{name}' already exists in {self.url}; "
+                            f"continue it with `adrs resume {name}` or choose another --name")
+        run = Run(name=name, problem=problem, problem_path=problem_path, config=config,
+                  seed=seed, iterations=iterations, status="running", elapsed_seconds=0.0)
+        with self.session() as s, s.begin():
+            s.add(run)
+        return run
+
+    def get_run(self, name: str) -> Run | None:
+        with self.session() as s:
+            return s.scalars(select(Run).where(Run.name == name)).first()
+
+    def runs(self) -> list[Run]:
+        with self.session() as s:
+            return list(s.scalars(select(Run).order_by(Run.id)))
+
+    def update_run(self, run_id: int, **fields) -> None:
+        with self.session() as s, s.begin():
+            s.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    # --- candidates: per-iteration operations (indexed) ---
+
+    def add_candidate(self, run_id: int, rec: CandidateRecord) -> int:
+        row = Candidate(run_id=run_id, **rec.__dict__)
+        with self.session() as s, s.begin():
+            s.add(row)
+        return row.id
+
+    def add_llm_call(self, run_id: int, **fields) -> int:
+        row = LLMCall(run_id=run_id, **fields)
+        with self.session() as s, s.begin():
+            s.add(row)
+        return row.id
+
+    def get_candidate(self, candidate_id: int) -> Candidate | None:
+        with self.session() as s:
+            return s.get(Candidate, candidate_id)
+
+    def best(self, run_id: int, n: int = 1) -> list[Candidate]:
+        with self.session() as s:
+            q = (select(Candidate).where(Candidate.run_id == run_id, Candidate.status == "ok")
+                 .order_by(Candidate.score.desc(), Candidate.iteration).limit(n))
+            return list(s.scalars(q))
+
+    def initial(self, run_id: int) -> Candidate | None:
+        with self.session() as s:
+            q = select(Candidate).where(Candidate.run_id == run_id, Candidate.iteration == 0)
+            return s.scalars(q).first()
+
+    # --- whole-run reads: start-up, resume and reports only ---
+
+    def scored(self, run_id: int) -> list[Scored]:
+        """Every successful candidate's id, iteration, score and generation."""
+        with self.session() as s:
+            q = (select(Candidate.id, Candidate.iteration, Candidate.score, Candidate.generation)
+                 .where(Candidate.run_id == run_id, Candidate.status == "ok")
+                 .order_by(Candidate.iteration))
+            return [Scored(*row) for row in s.execute(q)]
+
+    def hashes(self, run_id: int) -> dict[str, int]:
+        """Syntactic hash -> id of the first candidate evaluated with it."""
+        with self.session() as s:
+            q = (select(Candidate.syntactic_hash, func.min(Candidate.id))
+                 .where(Candidate.run_id == run_id, Candidate.status != "duplicate")
+                 .group_by(Candidate.syntactic_hash))
+            return dict(s.execute(q).all())
+
+    def iterations_done(self, run_id: int) -> set[int]:
+        with self.session() as s:
+            q = select(Candidate.iteration).where(Candidate.run_id == run_id)
+            return set(s.scalars(q))
+
+    def children_counts(self, run_id: int) -> dict[int, int]:
+        with self.session() as s:
+            q = (select(Candidate.parent_id, func.count())
+                 .where(Candidate.run_id == run_id, Candidate.parent_id.is_not(None))
+                 .group_by(Candidate.parent_id))
+            return dict(s.execute(q).all())
+
+    def summary(self, run_id: int) -> dict:
+        """Counts by status and failure reason, and evaluation time spent."""
+        with self.session() as s:
+            by = s.execute(select(Candidate.status, Candidate.failure, func.count(),
+                                  func.coalesce(func.sum(Candidate.eval_seconds), 0.0))
+                           .where(Candidate.run_id == run_id)
+                           .group_by(Candidate.status, Candidate.failure)).all()
+        status: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        for st, failure, n, _ in by:
+            status[st] = status.get(st, 0) + n
+            if failure:
+                failures[failure] = failures.get(failure, 0) + n
+        return {"candidates": sum(status.values()), "by_status": status,
+                "failures": failures, "eval_seconds": float(sum(row[3] for row in by))}

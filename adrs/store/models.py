@@ -1,0 +1,85 @@
+"""SQLAlchemy 2 models: runs, candidates and the LLM calls that produced them.
+
+The schema is owned by the alembic migrations in `migrations/`; a test checks
+that these models and the migrated database agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    problem: Mapped[str] = mapped_column(String(200))
+    problem_path: Mapped[str] = mapped_column(Text)
+    config: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    iterations: Mapped[int] = mapped_column(Integer)
+    baselines: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> score
+    status: Mapped[str] = mapped_column(String(20))  # running | finished | interrupted
+    elapsed_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class LLMCall(Base):
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    __table_args__ = (
+        UniqueConstraint("run_id", "iteration", name="uq_candidates_run_iteration"),
+        Index("ix_candidates_run_score", "run_id", "score"),
+        Index("ix_candidates_run_synhash", "run_id", "syntactic_hash"),
+        Index("ix_candidates_run_status", "run_id", "status", "failure"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    iteration: Mapped[int] = mapped_column(Integer)  # 0 is the initial program
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"), index=True)
+    other_parent_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    island: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(Text)
+    syntactic_hash: Mapped[str] = mapped_column(String(64))
+    functional_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed | duplicate
+    failure: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    mutation: Mapped[str | None] = mapped_column(Text)
+    llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
+    eval_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,36 @@
+"""Plain data that crosses the store boundary: frozen, JSON-able dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """One evaluated (or rejected) program, as the loop hands it to the store."""
+
+    iteration: int
+    source: str
+    syntactic_hash: str
+    status: str  # ok | failed | duplicate
+    parent_id: int | None = None
+    other_parent_id: int | None = None
+    generation: int = 0
+    island: int = 0
+    score: float | None = None
+    metrics: dict = field(default_factory=dict)
+    failure: str | None = None
+    error: str | None = None
+    duplicate_of: int | None = None
+    mutation: str | None = None
+    eval_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The summary of a candidate that selection needs: no source text."""
+
+    id: int
+    iteration: int
+    score: float
+    generation: int

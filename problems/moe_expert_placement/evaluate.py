@@ -1,0 +1,64 @@
+"""Scorer for moe_expert_placement: trusted code, runs in the controller.
+
+score = balancedness * speed_factor, where
+  balancedness = mean over scenarios, windows and layers of mean/max GPU load,
+                 with the placement computed on window w and judged on window w+1;
+  speed_factor = 1 if the mean call takes at most TIME_BUDGET seconds, otherwise
+                 1 / (1 + (t - TIME_BUDGET) / TIME_BUDGET).
+Inside the budget runtime does not move the score, so scores are reproducible;
+beyond it, slowness costs proportionally.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evaluators.moe_placement import (
+    SCENARIOS,
+    InvalidPlacement,
+    Topology,
+    balancedness,
+    expert_loads,
+    gpu_loads,
+    node_loads,
+    validate_placement,
+)
+
+TIME_BUDGET = 0.020  # seconds per rebalance_experts call
+
+
+class Evaluator:
+    entrypoint = "rebalance_experts"
+
+    def __init__(self, topology: Topology = Topology(), scenarios=SCENARIOS):
+        self.topology = topology
+        self.scenarios = scenarios
+        self._loads = [expert_loads(topology, s) for s in scenarios]
+        # (scenario index, window): place on this window, judge on the next one
+        self._pairs = [(i, w) for i, s in enumerate(scenarios) for w in range(s.windows - 1)]
+
+    def cases(self) -> list[dict]:
+        t = self.topology
+        return [dict(weight=self._loads[i][w], num_replicas=t.num_replicas,
+                     num_groups=t.num_groups, num_nodes=t.num_nodes, num_gpus=t.num_gpus)
+                for i, w in self._pairs]
+
+    def score(self, outputs: list, seconds: list[float]) -> dict[str, float]:
+        gpu_bal: dict[str, list[float]] = {s.name: [] for s in self.scenarios}
+        node_bal = []
+        for (i, w), out in zip(self._pairs, outputs, strict=True):
+            name = self.scenarios[i].name
+            try:
+                phy2log, logcnt = validate_placement(out, self.topology)
+            except InvalidPlacement as exc:
+                raise ValueError(f"{name} window {w}: {exc}") from None
+            per_gpu = gpu_loads(self._loads[i][w + 1], phy2log, logcnt, self.topology)
+            gpu_bal[name].append(balancedness(per_gpu))
+            node_bal.append(balancedness(node_loads(per_gpu, self.topology)))
+        balance = float(np.mean([b for v in gpu_bal.values() for b in v]))
+        call = float(np.mean(seconds))
+        speed = 1.0 / (1.0 + max(0.0, call - TIME_BUDGET) / TIME_BUDGET)
+        return {"score": balance * speed, "balancedness": balance,
+                "node_balancedness": float(np.mean(node_bal)), "call_ms": call * 1000,
+                "speed_factor": speed,
+                **{f"balancedness_{k}": float(np.mean(v)) for k, v in gpu_bal.items()}}
