@@ -2,7 +2,7 @@
 
 Every query the search loop makes per iteration is an indexed lookup or a
 single-row insert, so its cost does not grow with the number of candidates.
-Whole-run scans (`scored`, `hashes`) are for start-up and resume only.
+Whole-run scans (`history`, `summary`) are for start-up, resume and reports.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adrs.errors import UserError
 from adrs.store.models import Candidate, LLMCall, Run
-from adrs.store.records import CandidateRecord, Scored
+from adrs.store.records import CandidateRecord, HistoryRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -149,33 +149,13 @@ class Store:
 
     # --- whole-run reads: start-up, resume and reports only ---
 
-    def scored(self, run_id: int) -> list[Scored]:
-        """Every successful candidate's id, iteration, score and generation."""
+    def history(self, run_id: int) -> list[HistoryRow]:
+        """What the loop needs to rebuild its state on resume, in iteration order."""
         with self.session() as s:
-            q = (select(Candidate.id, Candidate.iteration, Candidate.score, Candidate.generation)
-                 .where(Candidate.run_id == run_id, Candidate.status == "ok")
-                 .order_by(Candidate.iteration))
-            return [Scored(*row) for row in s.execute(q)]
-
-    def hashes(self, run_id: int) -> dict[str, int]:
-        """Syntactic hash -> id of the first candidate evaluated with it."""
-        with self.session() as s:
-            q = (select(Candidate.syntactic_hash, func.min(Candidate.id))
-                 .where(Candidate.run_id == run_id, Candidate.status != "duplicate")
-                 .group_by(Candidate.syntactic_hash))
-            return dict(s.execute(q).all())
-
-    def iterations_done(self, run_id: int) -> set[int]:
-        with self.session() as s:
-            q = select(Candidate.iteration).where(Candidate.run_id == run_id)
-            return set(s.scalars(q))
-
-    def children_counts(self, run_id: int) -> dict[int, int]:
-        with self.session() as s:
-            q = (select(Candidate.parent_id, func.count())
-                 .where(Candidate.run_id == run_id, Candidate.parent_id.is_not(None))
-                 .group_by(Candidate.parent_id))
-            return dict(s.execute(q).all())
+            q = (select(Candidate.iteration, Candidate.id, Candidate.status, Candidate.score,
+                        Candidate.generation, Candidate.parent_id, Candidate.syntactic_hash)
+                 .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
+            return [HistoryRow(*row) for row in s.execute(q)]
 
     def summary(self, run_id: int) -> dict:
         """Counts by status and failure reason, and evaluation time spent."""

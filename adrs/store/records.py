@@ -34,3 +34,16 @@ class Scored:
     iteration: int
     score: float
     generation: int
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One stored candidate as the loop sees it when it rebuilds its state."""
+
+    iteration: int
+    id: int
+    status: str
+    score: float | None
+    generation: int
+    parent_id: int | None
+    syntactic_hash: str

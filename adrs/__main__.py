@@ -1,0 +1,5 @@
+import sys
+
+from adrs.cli import main
+
+sys.exit(main())

@@ -1,0 +1,174 @@
+"""The `adrs` command line. Errors a user can fix are one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from adrs.errors import UserError
+
+ARCHIVE = Path("archive")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except UserError as exc:
+        print(f"adrs: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adrs: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="adrs", description="LLM-driven evolutionary algorithm "
+                                "discovery. Run `adrs run moe_expert_placement` to start.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start a new search")
+    run.add_argument("problem", help="problem name (see `adrs problems`) or folder path")
+    run.add_argument("--iterations", type=int, help="children to generate (default 200)")
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--workers", type=int, help="concurrent evaluations (default: CPU cores)")
+    run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md)")
+    run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
+    _store_args(run)
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    resume = sub.add_parser("resume", help="continue a stopped run")
+    resume.add_argument("run", help="run name or archive folder")
+    resume.add_argument("--iterations", type=int, help="extend the run to this many")
+    _store_args(resume)
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume.set_defaults(func=_cmd_resume)
+
+    status = sub.add_parser("status", help="progress, scores and failures of a run")
+    status.add_argument("run", help="run name or archive folder")
+    _store_args(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=_cmd_status)
+
+    best = sub.add_parser("best", help="print the best program of a run and its metrics")
+    best.add_argument("run", help="run name or archive folder")
+    _store_args(best)
+    best.add_argument("--json", action="store_true", help="machine-readable output")
+    best.set_defaults(func=_cmd_best)
+
+    problems = sub.add_parser("problems", help="list the problems adrs can find")
+    problems.set_defaults(func=_cmd_problems)
+
+    ev = sub.add_parser("eval", help="evaluate one program file in the sandbox")
+    ev.add_argument("problem", help="problem name or folder path")
+    ev.add_argument("program", type=Path, help="Python file defining the entry point")
+    ev.add_argument("--json", action="store_true", help="machine-readable output")
+    ev.set_defaults(func=_cmd_eval)
+    return p
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="SQLAlchemy database URL (default: ARCHIVE/RUN/adrs.db)")
+    p.add_argument("--archive", type=Path, default=ARCHIVE,
+                   help="folder holding run archives (default: ./archive)")
+
+
+def _cmd_run(args) -> int:
+    from adrs.runs import start_run
+
+    overrides = {k: v for k, v in (("iterations", args.iterations), ("seed", args.seed),
+                                   ("workers", args.workers)) if v is not None}
+    ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,
+                    config_file=args.config, overrides=overrides)
+    return _search(ctx, args.quiet)
+
+
+def _cmd_resume(args) -> int:
+    from adrs.runs import resume_run
+
+    ctx = resume_run(args.run, db=args.db, archive=args.archive, iterations=args.iterations)
+    return _search(ctx, args.quiet)
+
+
+def _search(ctx, quiet: bool) -> int:
+    from adrs.loop import Search
+    from adrs.status import format_status, run_status
+
+    print(f"adrs: run {ctx.run.name}: {ctx.problem.name}, {ctx.run.iterations} iterations, "
+          f"{ctx.config.worker_count} workers, archive {ctx.archive_dir}", file=sys.stderr)
+    Search(ctx, progress=not quiet).run()
+    print(format_status(run_status(ctx.store, ctx.run)))
+    if ctx.run.status == "interrupted":
+        print(f"stopped early; continue with: adrs resume {ctx.run.name}")
+        return 130
+    print(f"best program: adrs best {ctx.run.name}")
+    return 0
+
+
+def _cmd_status(args) -> int:
+    from adrs.runs import open_run
+    from adrs.status import format_status, run_status
+
+    store, run, _ = open_run(args.run, db=args.db, archive=args.archive)
+    st = run_status(store, run)
+    print(json.dumps(st, indent=2) if args.json else format_status(st))
+    return 0
+
+
+def _cmd_best(args) -> int:
+    from adrs.runs import open_run
+
+    store, run, _ = open_run(args.run, db=args.db, archive=args.archive)
+    best = store.best(run.id, 1)
+    if not best:
+        raise UserError(f"run {run.name} has no successful candidate yet")
+    c = best[0]
+    if args.json:
+        print(json.dumps({"id": c.id, "iteration": c.iteration, "score": c.score,
+                          "metrics": c.metrics, "source": c.source}, indent=2))
+        return 0
+    print(f"# best of run {run.name}: candidate {c.id}, iteration {c.iteration}, "
+          f"score {c.score:.6f}")
+    for k, v in sorted((c.metrics or {}).items()):
+        print(f"#   {k} = {v:.6g}")
+    print(c.source)
+    return 0
+
+
+def _cmd_problems(args) -> int:
+    from adrs.problem import list_problems
+
+    for p in list_problems():
+        print(f"{p.name:28} {p.origin:12} {p.root}")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from adrs.config import build
+    from adrs.evaluation import evaluate
+    from adrs.problem import find_problem
+
+    problem = find_problem(args.problem)
+    try:
+        source = args.program.read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.program}: {exc.strerror}") from None
+    cfg = build(problem.defaults)
+    ev = evaluate(problem, source, cfg.sandbox)
+    if args.json:
+        print(json.dumps(ev.__dict__, indent=2))
+    else:
+        print(f"status   {ev.status}" + (f" ({ev.failure}: {ev.error})" if ev.failure else ""))
+        if ev.score is not None:
+            print(f"score    {ev.score:.6f}")
+        for k, v in sorted(ev.metrics.items()):
+            print(f"  {k} = {v:.6g}")
+        print(f"time     {ev.seconds:.2f} s")
+    return 0 if ev.status == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The controller: one iteration, top to bottom, one module per step.
+
+    select parent (search) -> mutate (mutate) -> hash (hashing)
+      -> evaluate in the sandbox (executors, evaluation) -> record (store)
+
+Reproducibility: iteration i draws from its own generator seeded with
+(seed, i) and sees only results of iterations <= i - in_flight. Which results
+are visible therefore never depends on timing or worker count, so the same
+seed and config give the same candidates, and a resumed run continues the
+same sequence.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from adrs.config import RunConfig
+from adrs.errors import UserError
+from adrs.evaluation import Evaluation, evaluate
+from adrs.executors import LocalExecutor
+from adrs.hashing import syntactic_hash
+from adrs.mutate import MutationRequest, Mutator, Parent, make_mutator
+from adrs.problem import Problem
+from adrs.search.population import Population
+from adrs.search.selection import select
+from adrs.store import CandidateRecord, HistoryRow, Scored, Store
+from adrs.store.models import Run
+
+
+@dataclass
+class RunContext:
+    store: Store
+    run: Run
+    problem: Problem
+    config: RunConfig
+    archive_dir: Path
+
+
+@dataclass
+class _Child:
+    """A child waiting for its evaluation (or for the original it duplicates)."""
+
+    record: CandidateRecord
+    future: Future | None = None
+    duplicates: list[CandidateRecord] = field(default_factory=list)
+
+
+class Search:
+    def __init__(self, ctx: RunContext, mutator: Mutator | None = None, executor=None,
+                 progress: bool = True):
+        self.ctx = ctx
+        self.cfg = ctx.config
+        self.mutator = mutator or make_mutator(self.cfg.mutator)
+        self.executor = executor or LocalExecutor(self.cfg.worker_count)
+        self.progress = progress
+        self.pop = Population(self.cfg.search.elite_pool)
+        self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration
+        self._seen: dict[str, int | str] = {}  # syntactic hash -> candidate id, or "pending"
+        self._in_flight: dict[int, _Child] = {}  # iteration -> child
+        self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
+        self._parents: OrderedDict[int, Parent] = OrderedDict()
+        self._bar = None
+
+    # --- the run ---
+
+    def run(self) -> None:
+        started = time.monotonic()
+        run = self.ctx.run
+        try:
+            self._restore()
+            self._ensure_initial()
+            self._ensure_baselines()
+            todo = [i for i in range(1, run.iterations + 1) if i not in self._done]
+            with self._progress_bar(run.iterations - len(todo)) as self._bar:
+                for i in todo:
+                    self._step(i)
+                self._drain(until=run.iterations)
+            status = "finished"
+        except KeyboardInterrupt:
+            self._stop_cleanly()
+            status = "interrupted"
+        except BaseException:
+            self._stop_cleanly()
+            self._finish("interrupted", started)
+            raise
+        self._finish(status, started)
+
+    def _step(self, i: int) -> None:
+        """Generate child i once every result it may see has been recorded."""
+        lag = i - self.cfg.search.in_flight
+        self._drain(until=lag)
+        self._reveal(upto=max(lag, 0))
+        rng = np.random.default_rng([self.cfg.seed, i])
+        parent, others = select(self.pop, self.cfg.search, rng)
+        request = MutationRequest(self.ctx.problem.description, self._parent(parent),
+                                  tuple(self._parent(o) for o in others))
+        mutation = self.mutator.mutate(request, rng)
+        base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
+                               parent_id=parent.id, other_parent_id=mutation.other_parent_id,
+                               generation=parent.generation + 1, mutation=mutation.description)
+        if mutation.source is None:
+            self._record(replace(base, failure="mutation", error=mutation.error))
+            return
+        h = syntactic_hash(mutation.source)
+        record = replace(base, source=mutation.source, syntactic_hash=h)
+        known = self._seen.get(h)
+        if isinstance(known, int):
+            self._record(self._duplicate(record, known))
+        elif known == "pending":
+            self._by_hash[h].duplicates.append(record)
+        else:
+            self._seen[h] = "pending"
+            child = _Child(record, self._submit(mutation.source))
+            self._in_flight[i] = self._by_hash[h] = child
+
+    # --- state ---
+
+    def _restore(self) -> None:
+        """Rebuild selection state from the store (a fresh run has no rows yet)."""
+        rows = self.ctx.store.history(self.ctx.run.id)
+        self._done = {r.iteration for r in rows}
+        for r in rows:
+            heapq.heappush(self._unrevealed, (r.iteration, r))
+            if r.status != "duplicate" and r.syntactic_hash:
+                self._seen.setdefault(r.syntactic_hash, r.id)
+
+    def _reveal(self, upto: int) -> None:
+        while self._unrevealed and self._unrevealed[0][0] <= upto:
+            _, r = heapq.heappop(self._unrevealed)
+            if r.status == "ok":
+                self.pop.add(Scored(r.id, r.iteration, r.score, r.generation))
+            self.pop.note_child(r.parent_id)
+
+    def _parent(self, s: Scored) -> Parent:
+        if s.id not in self._parents:
+            row = self.ctx.store.get_candidate(s.id)
+            self._parents[s.id] = Parent(row.id, row.source, row.score, row.metrics or {})
+            if len(self._parents) > 4 * self.cfg.search.elite_pool:
+                self._parents.popitem(last=False)
+        return self._parents[s.id]
+
+    # --- evaluation and recording ---
+
+    def _submit(self, source: str) -> Future:
+        deny = (str(self.ctx.archive_dir.resolve()),)
+        return self.executor.submit(evaluate, self.ctx.problem, source, self.cfg.sandbox, deny)
+
+    def _drain(self, until: int) -> None:
+        """Record finished evaluations until none of iteration <= until is outstanding."""
+        while any(i <= until for i in self._in_flight):
+            done, _ = wait([c.future for c in self._in_flight.values()],
+                           return_when=FIRST_COMPLETED)
+            for i in sorted(i for i, c in self._in_flight.items() if c.future in done):
+                self._complete(self._in_flight.pop(i))
+
+    def _complete(self, child: _Child) -> None:
+        ev: Evaluation = child.future.result()
+        rec = replace(child.record, status=ev.status, score=ev.score, metrics=ev.metrics,
+                      failure=ev.failure, error=ev.error, eval_seconds=ev.seconds)
+        cid = self._record(rec)
+        self._seen[rec.syntactic_hash] = cid
+        del self._by_hash[rec.syntactic_hash]
+        for dup in child.duplicates:
+            self._record(self._duplicate(dup, cid))
+
+    def _duplicate(self, record: CandidateRecord, original_id: int) -> CandidateRecord:
+        orig = self.ctx.store.get_candidate(original_id)
+        return replace(record, status="duplicate", duplicate_of=original_id, score=orig.score,
+                       metrics=orig.metrics or {}, failure=orig.failure, eval_seconds=0.0)
+
+    def _record(self, rec: CandidateRecord) -> int:
+        cid = self.ctx.store.add_candidate(self.ctx.run.id, rec)
+        heapq.heappush(self._unrevealed, (rec.iteration, HistoryRow(
+            rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
+            rec.syntactic_hash)))
+        self._done.add(rec.iteration)
+        if self._bar is not None:
+            self._bar.update(1)
+            self._note_progress(rec)
+        return cid
+
+    # --- start and stop ---
+
+    def _ensure_initial(self) -> None:
+        initial = self.ctx.store.initial(self.ctx.run.id)
+        if initial is None:
+            source = self.ctx.problem.initial_source
+            ev = self._submit(source).result()
+            initial = CandidateRecord(
+                iteration=0, source=source, syntactic_hash=syntactic_hash(source),
+                status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
+                error=ev.error, eval_seconds=ev.seconds, mutation="initial program")
+            self._seen[initial.syntactic_hash] = self._record(initial)
+        if initial.status != "ok":
+            raise UserError(f"the initial program of {self.ctx.problem.name} fails "
+                            f"({initial.failure}: {initial.error}); check it with `adrs eval`")
+
+    def _ensure_baselines(self) -> None:
+        if self.ctx.run.baselines or not self.ctx.problem.baselines:
+            return
+        futures = {n: self._submit(p.read_text()) for n, p in self.ctx.problem.baselines.items()}
+        scores = {n: f.result().score for n, f in futures.items()}
+        self.ctx.store.update_run(self.ctx.run.id, baselines=scores)
+        self.ctx.run.baselines = scores
+
+    def _stop_cleanly(self) -> None:
+        """Cancel queued work, record whatever finished; the rest is redone on resume."""
+        self.executor.shutdown(cancel=True)
+        for i in sorted(self._in_flight):
+            child = self._in_flight[i]
+            if child.future.done() and not child.future.cancelled():
+                self._complete(child)
+        self._in_flight.clear()
+
+    def _finish(self, status: str, started: float) -> None:
+        self.executor.shutdown()
+        elapsed = self.ctx.run.elapsed_seconds + time.monotonic() - started
+        self.ctx.store.update_run(self.ctx.run.id, status=status, elapsed_seconds=elapsed)
+        self.ctx.run.status, self.ctx.run.elapsed_seconds = status, elapsed
+
+    # --- progress ---
+
+    def _progress_bar(self, done: int):
+        self._best = self.pop.best.score if self.pop.best else float("-inf")
+        self._failed = 0
+        return tqdm(total=self.ctx.run.iterations, initial=done, disable=not self.progress,
+                    unit="it", desc=self.ctx.run.name, dynamic_ncols=True, mininterval=0.5)
+
+    def _note_progress(self, rec: CandidateRecord) -> None:
+        if rec.status == "ok" and rec.score > self._best:
+            self._best = rec.score
+        self._failed += rec.status == "failed"
+        self._bar.set_postfix(best=f"{self._best:.4f}", failed=self._failed, refresh=False)

@@ -1,0 +1,190 @@
+"""Offline mutator: AST-level edits of the evolvable region, no network.
+
+Edits: perturb a numeric constant (occasionally flipping its sign), swap a
+comparison or arithmetic operator, swap a paired function (argmin/argmax,
+min/max, ...), swap/duplicate/delete a statement, and crossover, which copies
+one statement from a second parent into the same position of the first.
+Every choice comes from the caller's seeded generator, so a run is
+reproducible.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+
+import numpy as np
+
+from adrs import evolve_block
+from adrs.mutate.base import Mutation, MutationRequest
+
+_COMPARE_SWAPS = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
+                  ast.GtE: [ast.Gt, ast.LtE], ast.Eq: [ast.NotEq], ast.NotEq: [ast.Eq]}
+_BINOP_SWAPS = {ast.Add: [ast.Sub, ast.Mult], ast.Sub: [ast.Add], ast.Mult: [ast.Div, ast.Add],
+                ast.Div: [ast.Mult, ast.FloorDiv], ast.FloorDiv: [ast.Div],
+                ast.Pow: [ast.Mult]}
+_PAIRED_NAMES = {"argmin": "argmax", "argmax": "argmin", "min": "max", "max": "min",
+                 "minimum": "maximum", "maximum": "minimum", "floor": "ceil", "ceil": "floor",
+                 "nanargmin": "nanargmax", "nanargmax": "nanargmin"}
+_TRIES = 8
+
+
+class OfflineMutator:
+    def __init__(self, max_edits: int = 3, crossover: float = 0.15):
+        self.max_edits = max(1, max_edits)
+        self.crossover = crossover
+        self._edits = (_perturb_constant, _swap_compare, _swap_binop, _swap_paired_call,
+                       _swap_statements, _duplicate_statement, _delete_statement)
+
+    def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
+        parts = evolve_block.split(request.parent.source)
+        try:
+            tree = ast.parse(parts.region)
+        except SyntaxError as exc:
+            return Mutation(None, "offline", error=f"parent region does not parse: {exc.msg}")
+        before = ast.unparse(tree)
+        done, other_id = [], None
+        if request.inspirations and rng.random() < self.crossover:
+            other = request.inspirations[int(rng.integers(len(request.inspirations)))]
+            if note := _crossover(tree, other.source, rng):
+                done.append(note)
+                other_id = other.id
+        wanted = len(done) + min(int(rng.geometric(0.5)), self.max_edits)
+        for _ in range(_TRIES * wanted):
+            if len(done) >= wanted:
+                break
+            edit = self._edits[int(rng.integers(len(self._edits)))]
+            if note := edit(tree, rng):
+                done.append(note)
+        after = ast.unparse(tree)
+        if not done or after == before:
+            return Mutation(None, "offline", error="no applicable edit changed the program")
+        return Mutation(parts.join(after), "offline: " + "; ".join(done), other_id)
+
+
+# --- edits: each changes `tree` in place and returns a note, or None if it cannot apply ---
+
+
+def _pick(nodes: list, rng: np.random.Generator):
+    return nodes[int(rng.integers(len(nodes)))] if nodes else None
+
+
+def _perturb_constant(tree: ast.AST, rng) -> str | None:
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Constant)
+             and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
+    floats = [n for n in nodes if isinstance(n.value, float)]
+    node = _pick(floats if floats and rng.random() < 0.8 else nodes, rng)
+    if node is None:
+        return None
+    old = node.value
+    if isinstance(old, float):
+        new = old * math.exp(rng.normal(0.0, 0.5)) if old else float(rng.normal(0.0, 1.0))
+        if rng.random() < 0.15:
+            new = -new
+        new = float(f"{new:.4g}")
+    else:
+        new = old + int(rng.choice([-2, -1, 1, 2])) * max(1, abs(old) // 4)
+    if new == old:
+        return None
+    node.value = new
+    return f"constant {old!r} -> {new!r} (line {node.lineno})"
+
+
+def _swap_compare(tree: ast.AST, rng) -> str | None:
+    sites = [(n, i) for n in ast.walk(tree) if isinstance(n, ast.Compare)
+             for i, op in enumerate(n.ops) if type(op) in _COMPARE_SWAPS]
+    site = _pick(sites, rng)
+    if site is None:
+        return None
+    node, i = site
+    new = _pick(_COMPARE_SWAPS[type(node.ops[i])], rng)
+    old, node.ops[i] = type(node.ops[i]).__name__, new()
+    return f"compare {old} -> {new.__name__} (line {node.lineno})"
+
+
+def _swap_binop(tree: ast.AST, rng) -> str | None:
+    nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.BinOp, ast.AugAssign))
+             and type(n.op) in _BINOP_SWAPS]
+    node = _pick(nodes, rng)
+    if node is None:
+        return None
+    new = _pick(_BINOP_SWAPS[type(node.op)], rng)
+    old, node.op = type(node.op).__name__, new()
+    return f"operator {old} -> {new.__name__} (line {node.lineno})"
+
+
+def _swap_paired_call(tree: ast.AST, rng) -> str | None:
+    def name_of(func):
+        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and name_of(n.func) in _PAIRED_NAMES]
+    node = _pick(nodes, rng)
+    if node is None:
+        return None
+    old = name_of(node.func)
+    setattr(node.func, "attr" if isinstance(node.func, ast.Attribute) else "id",
+            _PAIRED_NAMES[old])
+    return f"call {old} -> {_PAIRED_NAMES[old]} (line {node.lineno})"
+
+
+def _blocks(tree: ast.AST) -> list[list[ast.stmt]]:
+    """Every statement list in the tree, function bodies and loop bodies included."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                out.append(block)
+    return out
+
+
+def _swap_statements(tree: ast.AST, rng) -> str | None:
+    block = _pick([b for b in _blocks(tree) if len(b) >= 2], rng)
+    if block is None:
+        return None
+    i = int(rng.integers(len(block) - 1))
+    block[i], block[i + 1] = block[i + 1], block[i]
+    return f"swap statements at lines {block[i + 1].lineno} and {block[i].lineno}"
+
+
+def _duplicate_statement(tree: ast.AST, rng) -> str | None:
+    block = _pick(_blocks(tree), rng)
+    if block is None:
+        return None
+    i = int(rng.integers(len(block)))
+    if isinstance(block[i], (ast.Return, ast.FunctionDef)):
+        return None
+    block.insert(i, copy.deepcopy(block[i]))
+    return f"duplicate statement at line {block[i].lineno}"
+
+
+def _delete_statement(tree: ast.AST, rng) -> str | None:
+    block = _pick([b for b in _blocks(tree) if len(b) >= 2], rng)
+    if block is None:
+        return None
+    i = int(rng.integers(len(block)))
+    if isinstance(block[i], (ast.Return, ast.FunctionDef)):
+        return None
+    return f"delete statement at line {block.pop(i).lineno}"
+
+
+def _crossover(tree: ast.AST, other_source: str, rng) -> str | None:
+    """Copy one statement of the other program into the same position of this one."""
+    try:
+        other = ast.parse(evolve_block.split(other_source).region)
+    except (SyntaxError, evolve_block.MarkerError):
+        return None
+    ours, theirs = _blocks(tree), _blocks(other)
+    pairs = [(a, b) for a, b in zip(ours, theirs, strict=False)]
+    if not pairs:
+        return None
+    a, b = pairs[int(rng.integers(len(pairs)))]
+    i = int(rng.integers(min(len(a), len(b))))
+    if ast.dump(a[i]) == ast.dump(b[i]):
+        return None
+    a[i] = copy.deepcopy(b[i])
+    return f"crossover statement at line {a[i].lineno}"

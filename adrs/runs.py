@@ -1,0 +1,96 @@
+"""Creating, resuming and opening runs: where the archive lives and which config applies."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from adrs import config as configuration
+from adrs.errors import UserError
+from adrs.loop import RunContext
+from adrs.problem import MANIFEST, Problem, find_problem, load_problem
+from adrs.store import Store, open_store, sqlite_url
+from adrs.store.models import Run
+
+DB_FILE = "adrs.db"
+
+
+def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Path,
+              config_file: Path | None, overrides: dict) -> RunContext:
+    problem = find_problem(problem_arg)
+    cfg = _config(problem, config_file, overrides)
+    name = name or f"{problem.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = archive / name
+    store = _store(db, run_dir, create=True)
+    run = store.create_run(name, problem.name, str(problem.root), cfg.to_dict(), cfg.seed,
+                           cfg.iterations)
+    return RunContext(store, run, problem, cfg, run_dir)
+
+
+def resume_run(name: str, *, db: str | None, archive: Path,
+               iterations: int | None = None) -> RunContext:
+    store, run, run_dir = open_run(name, db=db, archive=archive)
+    problem = _problem_of(run)
+    cfg = configuration.build(run.config, where=f"stored config of run {run.name}")
+    if iterations is not None:
+        if iterations < run.iterations:
+            raise UserError(f"run {run.name} already targets {run.iterations} iterations; "
+                            "--iterations can only extend it")
+        run.iterations = iterations
+    store.update_run(run.id, status="running", iterations=run.iterations)
+    return RunContext(store, run, problem, cfg, run_dir)
+
+
+def open_run(name: str, *, db: str | None, archive: Path) -> tuple[Store, Run, Path]:
+    """Find an existing run by name (or archive folder path) for reading or resuming."""
+    as_path = Path(name)
+    if (as_path / DB_FILE).is_file():
+        archive, name = as_path.parent, as_path.name
+    run_dir = archive / name
+    store = _store(db, run_dir, create=False)
+    run = store.get_run(name)
+    if run is None:
+        known = ", ".join(r.name for r in store.runs()) or "none"
+        raise UserError(f"no run named '{name}' in {store.url}; runs there: {known}")
+    return store, run, run_dir
+
+
+def _config(problem: Problem, config_file: Path | None, overrides: dict):
+    layers = [(problem.defaults, f"{problem.root / MANIFEST} [defaults]")]
+    if config_file is not None:
+        layers.append((configuration.read_toml(config_file), str(config_file)))
+    layers.append((overrides, "command-line flags"))
+    for data, where in layers:  # validate each layer alone so errors name their source
+        configuration.build(data, where=where)
+    return configuration.build(*(data for data, _ in layers))
+
+
+def _store(db: str | None, run_dir: Path, create: bool) -> Store:
+    if db:
+        return open_store(db)
+    path = run_dir / DB_FILE
+    if not create:
+        if not path.is_file():
+            raise UserError(f"no archive at {path}; pass the run's name as printed by "
+                            "`adrs run`, its archive folder, or --db URL")
+        return open_store(sqlite_url(path))
+    if path.exists():
+        raise UserError(f"run '{run_dir.name}' already exists at {run_dir}; continue it with "
+                        f"`adrs resume {run_dir.name}` or choose another --name")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the archive folder {run_dir}: {exc.strerror}; "
+                        "choose a writable --archive") from None
+    if not os.access(run_dir, os.W_OK):
+        raise UserError(f"the archive folder {run_dir} is not writable; "
+                        "choose a writable --archive")
+    return open_store(sqlite_url(path))
+
+
+def _problem_of(run: Run) -> Problem:
+    root = Path(run.problem_path)
+    if (root / MANIFEST).is_file():
+        return load_problem(root, "stored path")
+    return find_problem(run.problem)

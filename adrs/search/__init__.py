@@ -1,0 +1,1 @@
+"""Search strategies: population summary and parent selection."""

@@ -1,0 +1,37 @@
+"""In-memory summary of the visible population, kept in step with the store.
+
+Holds ids and scores only, never source text. Adding a candidate costs
+O(elite_pool); selection costs O(elite_pool); neither grows with the number of
+stored candidates.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from adrs.store.records import Scored
+
+
+@dataclass
+class Population:
+    elite_pool: int
+    elites: list[Scored] = field(default_factory=list)  # best first
+    members: list[Scored] = field(default_factory=list)  # every successful candidate
+    children: dict[int, int] = field(default_factory=dict)  # parent id -> children so far
+
+    def add(self, s: Scored) -> None:
+        self.members.append(s)
+        keys = [(-e.score, e.iteration) for e in self.elites]
+        at = bisect.bisect(keys, (-s.score, s.iteration))
+        if at < self.elite_pool:
+            self.elites.insert(at, s)
+            del self.elites[self.elite_pool:]
+
+    def note_child(self, parent_id: int | None) -> None:
+        if parent_id is not None:
+            self.children[parent_id] = self.children.get(parent_id, 0) + 1
+
+    @property
+    def best(self) -> Scored | None:
+        return self.elites[0] if self.elites else None

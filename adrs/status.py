@@ -1,0 +1,57 @@
+"""What a run has done so far: the data behind `adrs status` and the end-of-run summary."""
+
+from __future__ import annotations
+
+from adrs.store import Store
+from adrs.store.models import Run
+
+
+def run_status(store: Store, run: Run) -> dict:
+    counts = store.summary(run.id)
+    initial = store.initial(run.id)
+    best = store.best(run.id, 1)
+    return {
+        "run": run.name,
+        "problem": run.problem,
+        "status": run.status,
+        "iterations": max(0, counts["candidates"] - (initial is not None)),
+        "target_iterations": run.iterations,
+        "candidates": counts["candidates"],
+        "by_status": counts["by_status"],
+        "failures": counts["failures"],
+        "initial_score": initial.score if initial else None,
+        "best_score": best[0].score if best else None,
+        "best_id": best[0].id if best else None,
+        "best_iteration": best[0].iteration if best else None,
+        "baselines": run.baselines or {},
+        "elapsed_seconds": run.elapsed_seconds,
+        "eval_seconds": counts["eval_seconds"],
+        "seed": run.seed,
+        "db": store.url,
+    }
+
+
+def format_status(st: dict) -> str:
+    def num(x):
+        return "n/a" if x is None else f"{x:.4f}"
+
+    rate = st["iterations"] / st["elapsed_seconds"] if st["elapsed_seconds"] else 0.0
+    lines = [
+        f"run        {st['run']} ({st['problem']}, seed {st['seed']}) - {st['status']}",
+        f"progress   {st['iterations']}/{st['target_iterations']} iterations in "
+        f"{st['elapsed_seconds']:.1f} s ({rate:.2f} it/s)",
+        f"initial    {num(st['initial_score'])}",
+        f"best       {num(st['best_score'])} (candidate {st['best_id']}, "
+        f"iteration {st['best_iteration']})",
+    ]
+    if st["baselines"]:
+        lines.append("baselines  " + ", ".join(f"{k} {num(v)}"
+                                                for k, v in sorted(st["baselines"].items())))
+    by = st["by_status"]
+    lines.append(f"outcomes   ok {by.get('ok', 0)}, failed {by.get('failed', 0)}, "
+                 f"duplicate {by.get('duplicate', 0)}")
+    if st["failures"]:
+        lines.append("failures   " + ", ".join(
+            f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))
+    lines.append(f"database   {st['db']}")
+    return "\n".join(lines)
