@@ -164,7 +164,8 @@ def _where(exc: BaseException) -> str:
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())[:300]
-    return f"{type(exc).__name__}: {text}{_where(exc)}" if text else type(exc).__name__ + _where(exc)
+    head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return head + _where(exc)
 
 
 def _run(request: dict) -> dict:

@@ -151,24 +151,26 @@ def _swap_statements(tree: ast.AST, rng) -> str | None:
     return f"swap statements at lines {block[i + 1].lineno} and {block[i].lineno}"
 
 
+def _statement_sites(tree: ast.AST, min_len: int) -> list[tuple[list, int]]:
+    """(block, index) of every statement that may be copied or removed."""
+    return [(b, i) for b in _blocks(tree) if len(b) >= min_len for i, st in enumerate(b)
+            if not isinstance(st, (ast.Return, ast.FunctionDef))]
+
+
 def _duplicate_statement(tree: ast.AST, rng) -> str | None:
-    block = _pick(_blocks(tree), rng)
-    if block is None:
+    site = _pick(_statement_sites(tree, 1), rng)
+    if site is None:
         return None
-    i = int(rng.integers(len(block)))
-    if isinstance(block[i], (ast.Return, ast.FunctionDef)):
-        return None
+    block, i = site
     block.insert(i, copy.deepcopy(block[i]))
     return f"duplicate statement at line {block[i].lineno}"
 
 
 def _delete_statement(tree: ast.AST, rng) -> str | None:
-    block = _pick([b for b in _blocks(tree) if len(b) >= 2], rng)
-    if block is None:
+    site = _pick(_statement_sites(tree, 2), rng)
+    if site is None:
         return None
-    i = int(rng.integers(len(block)))
-    if isinstance(block[i], (ast.Return, ast.FunctionDef)):
-        return None
+    block, i = site
     return f"delete statement at line {block.pop(i).lineno}"
 
 

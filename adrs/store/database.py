@@ -47,12 +47,12 @@ def _engine(url: str) -> Engine:
         parsed = make_url(url)
         engine = create_engine(url, connect_args={"timeout": 30}
                                if parsed.get_backend_name() == "sqlite" else {})
+    except NoSuchModuleError:  # a subclass of ArgumentError, so it comes first
+        raise UserError(f"unknown database type in {_shown(url)}; "
+                        "use sqlite:// or postgresql://") from None
     except ArgumentError:
         raise UserError(f"'{url}' is not a database URL; use e.g. sqlite:///path/adrs.db "
                         "or postgresql://user@host/db") from None
-    except NoSuchModuleError:
-        raise UserError(f"unknown database type in {_shown(url)}; "
-                        "use sqlite:// or postgresql://") from None
     except ModuleNotFoundError as exc:
         raise UserError(f"the driver for {_shown(url)} is not installed ({exc.name}); "
                         "run: pip install 'adrs[postgres]'") from None

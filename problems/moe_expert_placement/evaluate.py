@@ -30,8 +30,8 @@ TIME_BUDGET = 0.020  # seconds per rebalance_experts call
 class Evaluator:
     entrypoint = "rebalance_experts"
 
-    def __init__(self, topology: Topology = Topology(), scenarios=SCENARIOS):
-        self.topology = topology
+    def __init__(self, topology: Topology | None = None, scenarios=SCENARIOS):
+        self.topology = topology = topology or Topology()
         self.scenarios = scenarios
         self._loads = [expert_loads(topology, s) for s in scenarios]
         # (scenario index, window): place on this window, judge on the next one

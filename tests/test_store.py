@@ -1,0 +1,84 @@
+"""Store round trip, migrations, and SQLite settings."""
+
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from adrs.errors import UserError
+from adrs.store import CandidateRecord, open_store, sqlite_url
+from adrs.store.models import Base
+
+
+@pytest.fixture
+def store(tmp_path):
+    return open_store(sqlite_url(tmp_path / "adrs.db"))
+
+
+def test_candidate_round_trip(store):
+    run = store.create_run("r", "p", "/p", {"seed": 1}, 1, 10)
+    rec = CandidateRecord(iteration=3, source="def f(): pass", syntactic_hash="h" * 64,
+                          status="ok", score=0.5, metrics={"score": 0.5, "x": 2.0},
+                          generation=2, mutation="offline: x", eval_seconds=0.1)
+    cid = store.add_candidate(run.id, rec)
+    row = store.get_candidate(cid)
+    for field, value in rec.__dict__.items():
+        assert getattr(row, field) == value, field
+    assert store.best(run.id)[0].id == cid
+    assert store.get_run("r").config == {"seed": 1}
+
+
+def test_migrations_build_exactly_the_models_schema(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"runs", "candidates", "llm_calls", "alembic_version"} <= tables
+
+
+def test_reopening_keeps_data_and_schema_version(tmp_path):
+    url = sqlite_url(tmp_path / "adrs.db")
+    s = open_store(url)
+    s.create_run("r", "p", "/p", {}, 0, 1)
+    s.close()
+    again = open_store(url)
+    assert again.get_run("r") is not None
+    with sqlite3.connect(tmp_path / "adrs.db") as conn:
+        assert conn.execute("select version_num from alembic_version").fetchone() == ("0001",)
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    open_store(sqlite_url(tmp_path / "adrs.db")).create_run("r", "p", "/p", {}, 0, 1)
+    with sqlite3.connect(tmp_path / "adrs.db") as conn:
+        assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+def test_the_loops_lookups_use_indexes(store):
+    """Per-iteration queries must not scan the candidates table."""
+    run = store.create_run("r", "p", "/p", {}, 0, 1)
+    plans = []
+    with store.engine.connect() as conn:
+        for sql in ("select * from candidates where run_id=1 and status='ok' "
+                    "order by score desc limit 1",
+                    "select * from candidates where id=5",
+                    "select * from candidates where run_id=1 and iteration=0"):
+            plans += [r[-1] for r in conn.exec_driver_sql("explain query plan " + sql)]
+    assert run.id == 1
+    assert all("SCAN candidates" not in p for p in plans), plans
+
+
+def test_duplicate_run_names_are_refused(store):
+    store.create_run("r", "p", "/p", {}, 0, 1)
+    with pytest.raises(UserError, match="adrs resume r"):
+        store.create_run("r", "p", "/p", {}, 0, 1)
+
+
+def test_unreachable_and_malformed_urls_give_one_line_errors(tmp_path):
+    with pytest.raises(UserError, match="cannot open database"):
+        open_store(f"sqlite:///{tmp_path}/missing/dir/adrs.db")
+    with pytest.raises(UserError, match="not a database URL"):
+        open_store("not a url")
+    with pytest.raises(UserError, match="unknown database type"):
+        open_store("nosuchdb://x/y")
