@@ -5,8 +5,7 @@ import ast
 import numpy as np
 
 from adrs import evolve_block
-from adrs.mutate import MutationRequest, OfflineMutator, Parent
-from adrs.mutate import offline
+from adrs.mutate import MutationRequest, OfflineMutator, Parent, offline
 
 SRC = """import numpy as np
 

@@ -9,7 +9,7 @@ import pytest
 from adrs.sandbox import Limits, encode_cases, run_candidate
 
 CASES = encode_cases([{"x": np.arange(4)}])
-FAST = Limits(wall_seconds=3.0, cpu_seconds=3, memory_mb=1024)
+FAST = Limits(wall_seconds=3.0, cpu_seconds=10, memory_mb=1024)
 
 
 def run(src, limits=FAST, deny_read=()):

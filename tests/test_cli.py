@@ -1,0 +1,117 @@
+"""The `adrs` command as a user runs it: real subprocesses, real SQLite archives."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES
+
+TARGET = str(FIXTURES / "target_number")
+BASELINE = FIXTURES / "target_number" / "baselines" / "exact.py"
+
+
+def adrs(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "adrs", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cli")
+    out = adrs("run", TARGET, "--iterations", 15, "--name", "demo", "--quiet", cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    return cwd, out
+
+
+def test_run_prints_where_the_archive_is_and_best_vs_baselines(finished_run):
+    cwd, out = finished_run
+    assert (cwd / "archive" / "demo" / "adrs.db").is_file()
+    assert "archive/demo" in out.stderr
+    assert "baselines  exact 0.0000" in out.stdout
+    assert "best       " in out.stdout and "adrs best demo" in out.stdout
+
+
+def test_status_json_has_the_documented_fields(finished_run):
+    cwd, _ = finished_run
+    out = adrs("status", "demo", "--json", cwd=cwd)
+    st = json.loads(out.stdout)
+    assert st["iterations"] == 15 and st["status"] == "finished"
+    assert st["best_score"] >= st["initial_score"]
+    assert isinstance(st["failures"], dict)
+    by_path = json.loads(adrs("status", cwd / "archive" / "demo", "--json", cwd="/").stdout)
+    assert by_path["best_score"] == st["best_score"]
+
+
+def test_best_prints_the_program_and_its_metrics(finished_run):
+    cwd, _ = finished_run
+    best = json.loads(adrs("best", "demo", "--json", cwd=cwd).stdout)
+    assert "def guess" in best["source"] and best["metrics"]["score"] == best["score"]
+    text = adrs("best", "demo", cwd=cwd).stdout
+    assert text.startswith("# best of run demo") and "def guess" in text
+
+
+def test_resume_extends_a_finished_run(finished_run, tmp_path):
+    cwd, _ = finished_run
+    out = adrs("resume", "demo", "--iterations", 20, "--quiet", cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(adrs("status", "demo", "--json", cwd=cwd).stdout)["iterations"] == 20
+
+
+def test_eval_scores_a_program_file(tmp_path):
+    out = adrs("eval", TARGET, BASELINE, "--json", cwd=tmp_path)
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["score"] == 0.0
+    bad = tmp_path / "bad.py"
+    bad.write_text("def guess(scale):\n    return 'x'\n")
+    out = adrs("eval", TARGET, bad, cwd=tmp_path)
+    assert out.returncode == 1 and "invalid_output" in out.stdout
+
+
+def test_problems_lists_the_bundled_problem(tmp_path):
+    out = adrs("problems", cwd=tmp_path)
+    assert "moe_expert_placement" in out.stdout and "bundled" in out.stdout
+
+
+def _error(out):
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("adrs: error: "), out.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "no_such_problem"], "unknown problem 'no_such_problem'"),
+    (["run", TARGET, "--config", "missing.toml"], "missing.toml does not exist"),
+    (["run", TARGET, "--config", "broken.toml"], "broken.toml: not valid TOML"),
+    (["run", TARGET, "--config", "unknown.toml"], "unknown key 'search.bogus'"),
+    (["run", TARGET, "--config", "wrongtype.toml"], "'iterations' must be int"),
+    (["run", TARGET, "--archive", "afile/sub"], "cannot create the archive folder"),
+    (["run", TARGET, "--db", "sqlite:////no/such/dir/adrs.db"], "cannot open database"),
+    (["run", TARGET, "--db", "mysql+nosuchdriver://x/y"], "database"),
+    (["resume", "ghost"], "no archive at archive/ghost/adrs.db"),
+    (["status", "ghost"], "no archive at"),
+])
+def test_bad_input_gives_one_clear_line(tmp_path, args, expected):
+    (tmp_path / "broken.toml").write_text("iterations = [")
+    (tmp_path / "unknown.toml").write_text("[search]\nbogus = 1\n")
+    (tmp_path / "wrongtype.toml").write_text("iterations = 'many'\n")
+    (tmp_path / "afile").write_text("")
+    assert expected in _error(adrs(*args, cwd=tmp_path))
+
+
+def test_an_existing_run_name_is_refused_and_left_untouched(finished_run):
+    cwd, _ = finished_run
+    db = cwd / "archive" / "demo" / "adrs.db"
+    before = _count(db)
+    assert "adrs resume demo" in _error(adrs("run", TARGET, "--name", "demo", cwd=cwd))
+    url = f"sqlite:///{db}"
+    assert "adrs resume demo" in _error(adrs("run", TARGET, "--name", "demo", "--db", url,
+                                             cwd=cwd))
+    assert _count(db) == before
+
+
+def _count(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select count(*) from candidates").fetchone()[0]

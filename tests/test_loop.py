@@ -1,0 +1,134 @@
+"""The controller: improvement, reproducibility, resume, and failures that do not stop a run."""
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+from adrs.errors import UserError
+from adrs.loop import Search
+from adrs.mutate import Mutation
+from adrs.runs import resume_run, start_run
+from adrs.status import run_status
+
+TARGET = str(FIXTURES / "target_number")
+
+
+def _rows(store, run):
+    """Each candidate with its parent's iteration (ids follow completion order, not seeds)."""
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "select c.iteration, c.syntactic_hash, c.status, c.score, p.iteration "
+            "from candidates c left join candidates p on p.id = c.parent_id "
+            f"where c.run_id={run.id} order by c.iteration").fetchall()
+
+
+def test_a_short_offline_search_improves_the_score(make_ctx, target_problem):
+    ctx = make_ctx(target_problem, iterations=40)
+    Search(ctx, progress=False).run()
+    st = run_status(ctx.store, ctx.run)
+    assert st["status"] == "finished" and st["iterations"] == 40
+    assert st["best_score"] > st["initial_score"]
+    assert st["baselines"] == {"exact": 0.0}
+
+
+def test_same_seed_same_run_whatever_the_worker_count(make_ctx, target_problem):
+    a = make_ctx(target_problem, name="a", iterations=25, workers=1, seed=3)
+    b = make_ctx(target_problem, name="b", iterations=25, workers=2, seed=3)
+    c = make_ctx(target_problem, name="c", iterations=25, workers=2, seed=4)
+    for ctx in (a, b, c):
+        Search(ctx, progress=False).run()
+    assert _rows(a.store, a.run) == _rows(b.store, b.run)
+    assert _rows(a.store, a.run) != _rows(c.store, c.run)
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path):
+    archive = tmp_path / "archive"
+    straight = start_run(TARGET, name="straight", db=None, archive=archive, config_file=None,
+                         overrides={"iterations": 30})
+    Search(straight, progress=False).run()
+    part = start_run(TARGET, name="part", db=None, archive=archive, config_file=None,
+                     overrides={"iterations": 12})
+    Search(part, progress=False).run()
+    resumed = resume_run("part", db=None, archive=archive, iterations=30)
+    Search(resumed, progress=False).run()
+    assert len(_rows(resumed.store, resumed.run)) == 31
+    assert _rows(resumed.store, resumed.run) == _rows(straight.store, straight.run)
+
+
+def test_resume_redoes_iterations_that_were_lost(tmp_path):
+    archive = tmp_path / "archive"
+    ctx = start_run(TARGET, name="r", db=None, archive=archive, config_file=None,
+                    overrides={"iterations": 20})
+    Search(ctx, progress=False).run()
+    full = _rows(ctx.store, ctx.run)
+    with ctx.store.engine.begin() as conn:  # as if iterations 15 and 17 were in flight at a crash
+        conn.exec_driver_sql("delete from candidates where iteration in (15, 17)")
+    again = resume_run("r", db=None, archive=archive)
+    Search(again, progress=False).run()
+    assert [r[:4] for r in _rows(again.store, again.run)] == [r[:4] for r in full]
+
+
+class HostileMutator:
+    """Cycles through candidates that misbehave in every way the sandbox must contain."""
+
+    PROGRAMS = [
+        "def guess(scale):\n    while True:\n        pass\n",
+        "import numpy as np\ndef guess(scale):\n    return float(np.ones(10 * 2**30 // 8).sum())\n",
+        "import os\ndef guess(scale):\n    while True:\n        os.fork()\n",
+        "import os\ndef guess(scale):\n    return float(len(os.environ['OPENAI_API_KEY']))\n",
+        "def guess(scale):\n    raise RuntimeError('nope')\n",
+        "def guess(scale):\n    return [1, 2, 3]\n",
+        "def guess(scale):\n    return 3.5\n",
+    ]
+
+    def mutate(self, request, rng):
+        i = int(rng.integers(1 << 30))
+        src = self.PROGRAMS[i % len(self.PROGRAMS)] + f"# variant\nVARIANT = {i}\n"
+        return Mutation(src, "hostile")
+
+
+def test_hostile_candidates_are_recorded_failures_and_the_run_goes_on(
+        make_ctx, target_problem, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    ctx = make_ctx(target_problem, iterations=21, seed=1,
+                   sandbox={"wall_seconds": 2.0, "cpu_seconds": 5, "memory_mb": 1024})
+    Search(ctx, mutator=HostileMutator(), progress=False).run()
+    st = run_status(ctx.store, ctx.run)
+    assert st["status"] == "finished" and st["iterations"] == 21
+    assert {"timeout", "memory", "forbidden", "exception", "invalid_output"} <= set(
+        st["failures"])
+    assert st["best_score"] == pytest.approx(-0.2)
+    with ctx.store.engine.connect() as conn:
+        errors = [r[0] for r in conn.exec_driver_sql("select error from candidates")]
+    assert not any("sk-test-secret" in (e or "") for e in errors)
+    assert any("KeyError: 'OPENAI_API_KEY'" in (e or "") for e in errors)
+
+
+def test_a_failing_initial_program_stops_with_a_clear_error(make_ctx, target_problem):
+    broken = type(target_problem)(**{**target_problem.__dict__,
+                                     "initial_source": "def guess(scale):\n    return 1/0\n"})
+    ctx = make_ctx(broken, iterations=5)
+    with pytest.raises(UserError, match="initial program .* fails .*ZeroDivisionError"):
+        Search(ctx, progress=False).run()
+
+
+def test_duplicates_are_not_evaluated_twice(make_ctx, target_problem):
+    class Same:
+        def mutate(self, request, rng):
+            return Mutation("def guess(scale):\n    return 2.0\n", "same")
+
+    ctx = make_ctx(target_problem, iterations=10)
+    Search(ctx, mutator=Same(), progress=False).run()
+    st = run_status(ctx.store, ctx.run)
+    assert st["by_status"] == {"ok": 2, "duplicate": 9}
+    rows = _rows(ctx.store, ctx.run)
+    assert all(r[3] == pytest.approx(-1.7) for r in rows[2:])
+
+
+def test_population_summary_stays_bounded(make_ctx, target_problem):
+    ctx = make_ctx(target_problem, iterations=30, search={"elite_pool": 4})
+    search = Search(ctx, progress=False)
+    search.run()
+    assert len(search.pop.elites) == 4
+    assert len(search._parents) <= 16
+    assert np.all(np.diff([e.score for e in search.pop.elites]) <= 0)
