@@ -1,9 +1,11 @@
 """The `adrs` command as a user runs it: real subprocesses, real SQLite archives."""
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import FIXTURES
@@ -115,3 +117,30 @@ def test_an_existing_run_name_is_refused_and_left_untouched(finished_run):
 def _count(db):
     with sqlite3.connect(db) as conn:
         return conn.execute("select count(*) from candidates").fetchone()[0]
+
+
+def test_ctrl_c_stops_cleanly_and_resume_gives_the_uninterrupted_archive(tmp_path):
+    straight = adrs("run", TARGET, "--iterations", 60, "--name", "straight", "--quiet",
+                    cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "adrs", "run", TARGET, "--iterations", "60",
+                             "--name", "cut", "--quiet"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in out and "adrs resume cut" in out
+    st = json.loads(adrs("status", "cut", "--json", cwd=tmp_path).stdout)
+    assert st["status"] == "interrupted" and 0 < st["iterations"] < 60
+    assert adrs("resume", "cut", "--quiet", cwd=tmp_path).returncode == 0
+    assert _lineage(tmp_path / "archive" / "cut" / "adrs.db") == _lineage(
+        tmp_path / "archive" / "straight" / "adrs.db")
+
+
+def _lineage(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "select c.iteration, c.syntactic_hash, c.status, c.score, p.iteration "
+            "from candidates c left join candidates p on p.id = c.parent_id "
+            "order by c.iteration").fetchall()
