@@ -51,17 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     resume.set_defaults(func=_cmd_resume)
 
-    status = sub.add_parser("status", help="progress, scores and failures of a run")
-    status.add_argument("run", help="run name or archive folder")
-    _store_args(status)
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.set_defaults(func=_cmd_status)
-
-    best = sub.add_parser("best", help="print the best program of a run and its metrics")
-    best.add_argument("run", help="run name or archive folder")
-    _store_args(best)
-    best.add_argument("--json", action="store_true", help="machine-readable output")
-    best.set_defaults(func=_cmd_best)
+    _reader(sub, "status", "progress, scores and failures of a run", _cmd_status)
+    _reader(sub, "best", "print the best program of a run and its metrics", _cmd_best)
 
     problems = sub.add_parser("problems", help="list the problems adrs can find")
     problems.set_defaults(func=_cmd_problems)
@@ -72,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.set_defaults(func=_cmd_eval)
     return p
+
+
+def _reader(sub, name: str, help: str, func) -> None:
+    """A read-only command on one run: RUN, where to find it, and --json."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("run", help="run name or archive folder")
+    _store_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=func)
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
