@@ -82,3 +82,13 @@ def test_no_edit_possible_is_reported_not_raised():
     src = "# EVOLVE-BLOCK-START\npass\n# EVOLVE-BLOCK-END\n"
     out = OfflineMutator().mutate(_request(src), np.random.default_rng(0))
     assert out.source is None and "no applicable edit" in out.error
+
+
+def test_edits_that_leave_a_name_undefined_are_not_proposed():
+    src = ("import math\n# EVOLVE-BLOCK-START\ndef f(x):\n    y = x * 2.0\n"
+           "    z = math.sqrt(y)\n    return y + z\n# EVOLVE-BLOCK-END\n")
+    m = OfflineMutator(max_edits=3, crossover=0.0)
+    children = [m.mutate(_request(src), np.random.default_rng(i)).source for i in range(60)]
+    children = [c for c in children if c]
+    assert len(children) > 20
+    assert all("y = " in c and "z = " in c for c in children)

@@ -11,6 +11,7 @@ reproducible.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import math
 
@@ -51,16 +52,45 @@ class OfflineMutator:
                 done.append(note)
                 other_id = other.id
         wanted = len(done) + min(int(rng.geometric(0.5)), self.max_edits)
+        try:
+            outside = _defined_names(ast.parse(parts.before + parts.after))
+        except SyntaxError:  # a region nested in a block: skip the name check
+            outside = None
         for _ in range(_TRIES * wanted):
             if len(done) >= wanted:
                 break
             edit = self._edits[int(rng.integers(len(self._edits)))]
+            backup = copy.deepcopy(tree)
             if note := edit(tree, rng):
+                if outside is not None and _undefined_names(tree, outside):
+                    # a certain NameError: not worth an evaluation
+                    tree = backup
+                    continue
                 done.append(note)
         after = ast.unparse(tree)
         if not done or after == before:
             return Mutation(None, "offline", error="no applicable edit changed the program")
         return Mutation(parts.join(after), "offline: " + "; ".join(done), other_id)
+
+
+def _defined_names(tree: ast.AST) -> set[str]:
+    """Every name bound anywhere in the tree: assignments, arguments, imports, defs."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, (ast.Store, ast.Del))}
+    names |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+              for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a}
+    names |= {n.name for n in ast.walk(tree)
+              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+              if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return names
+
+
+def _undefined_names(region: ast.AST, outside: set[str]) -> set[str]:
+    """Names the region reads that nothing in the program binds and are not builtins."""
+    bound = _defined_names(region) | outside | set(dir(builtins))
+    return {n.id for n in ast.walk(region) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)} - bound
 
 
 # --- edits: each changes `tree` in place and returns a note, or None if it cannot apply ---
