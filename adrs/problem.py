@@ -77,9 +77,12 @@ class Listing:
 
 
 def bundled_root() -> Path:
-    import problems
+    """The bundled problems sit beside the adrs package, installed or in a checkout.
 
-    return Path(problems.__file__).parent
+    Found by location, not by `import problems`, which a user's own `problems/`
+    folder in the working directory could shadow.
+    """
+    return Path(__file__).resolve().parent.parent / "problems"
 
 
 def list_problems() -> list[Listing]:

@@ -33,7 +33,7 @@ from adrs.store import open_store, sqlite_url
 from adrs.store.models import Candidate
 
 HERE = Path(__file__).parent
-PROBLEM = HERE / "problems" / "trivial"
+PROBLEM = HERE / "trivial_problem"
 
 
 def program(value: float) -> str:

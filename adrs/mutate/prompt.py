@@ -14,9 +14,8 @@ from adrs.mutate.base import MutationRequest
 
 
 def _shared_dir() -> Path:
-    import prompts
-
-    return Path(prompts.__file__).parent
+    """`prompts/` sits beside the adrs package (found by location, like bundled problems)."""
+    return Path(__file__).resolve().parents[2] / "prompts"
 
 
 def environment(problem_root: Path | None = None) -> jinja2.Environment:
