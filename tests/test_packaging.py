@@ -1,0 +1,34 @@
+"""`pip install .` (not only editable) must ship everything a run needs."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+NEEDED = [
+    "adrs/cli.py",
+    "adrs/sandbox_child.py",
+    "adrs/store/migrations/env.py",
+    "adrs/store/migrations/script.py.mako",
+    "adrs/store/migrations/versions/0001_initial.py",
+    "evaluators/moe_placement.py",
+    "problems/moe_expert_placement/problem.toml",
+    "problems/moe_expert_placement/initial_program.py",
+    "problems/moe_expert_placement/evaluate.py",
+    "problems/moe_expert_placement/baselines/eplb_greedy.py",
+    "problems/moe_expert_placement/baselines/round_robin.py",
+    "problems/moe_expert_placement/README.md",
+    "prompts/mutate.jinja",
+    "prompts/system.jinja",
+]
+
+
+def test_the_wheel_contains_code_migrations_problems_and_prompts(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path,
+                    ROOT], check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("adrs-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert [n for n in NEEDED if n not in names] == []
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "adrs = adrs.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
