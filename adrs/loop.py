@@ -68,6 +68,7 @@ class Search:
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
         self._bar = None
+        self._best, self._failed = float("-inf"), 0  # for the progress line
 
     # --- the run ---
 
@@ -129,6 +130,7 @@ class Search:
         self._done = {r.iteration for r in rows}
         for r in rows:
             heapq.heappush(self._unrevealed, (r.iteration, r))
+            self._note_progress(r)
             if r.status != "duplicate" and r.syntactic_hash:
                 self._seen.setdefault(r.syntactic_hash, r.id)
 
@@ -182,9 +184,7 @@ class Search:
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
             rec.syntactic_hash)))
         self._done.add(rec.iteration)
-        if self._bar is not None:
-            self._bar.update(1)
-            self._note_progress(rec)
+        self._note_progress(rec)
         return cid
 
     # --- start and stop ---
@@ -229,13 +229,13 @@ class Search:
     # --- progress ---
 
     def _progress_bar(self, done: int):
-        self._best = self.pop.best.score if self.pop.best else float("-inf")
-        self._failed = 0
         return tqdm(total=self.ctx.run.iterations, initial=done, disable=not self.progress,
                     unit="it", desc=self.ctx.run.name, dynamic_ncols=True, mininterval=0.5)
 
-    def _note_progress(self, rec: CandidateRecord) -> None:
+    def _note_progress(self, rec: CandidateRecord | HistoryRow) -> None:
         if rec.status == "ok" and rec.score > self._best:
             self._best = rec.score
         self._failed += rec.status == "failed"
-        self._bar.set_postfix(best=f"{self._best:.4f}", failed=self._failed, refresh=False)
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(best=f"{self._best:.4f}", failed=self._failed, refresh=False)
