@@ -7,26 +7,49 @@ the candidate only ever runs in the sandbox child.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
+from adrs.hashing import functional_hash
 from adrs.problem import Problem
-from adrs.sandbox import Limits, run_candidate
+from adrs.sandbox import Limits, Outcome, run_candidate
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    status: str  # ok | failed
+    status: str  # ok | failed | equivalent (stopped after the probes)
     score: float | None = None
     metrics: dict = field(default_factory=dict)
     failure: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    functional_hash: str | None = None
+    probe_seconds: float = 0.0
 
 
-def evaluate(problem: Problem, source: str, limits: Limits,
-             deny_read: tuple[str, ...] = ()) -> Evaluation:
+# Given a functional hash, True to go on with the full evaluation.
+HashGate = Callable[[str], bool]
+
+
+def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...] = (),
+             gate: HashGate | None = None) -> Evaluation:
+    """Probe (when the problem has probes), then evaluate fully unless `gate` says stop."""
+    seen: list[str] = []
+
+    def on_probe(outputs: list) -> bool:
+        seen.append(functional_hash(outputs, problem.probe_rtol))
+        return gate is None or gate(seen[0])
+
     out = run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
-                        deny_read)
+                        deny_read, problem.probes_json, on_probe)
+    fh = seen[0] if seen else None
+    ev = _score(problem, out)
+    if out.stopped:
+        ev = Evaluation("equivalent", seconds=out.wall_seconds)
+    return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds)
+
+
+def _score(problem: Problem, out: Outcome) -> Evaluation:
     if not out.ok:
         return Evaluation("failed", failure=out.failure, error=out.error,
                           seconds=out.wall_seconds)

@@ -17,8 +17,11 @@ A problem is a folder with a `problem.toml` manifest:
 The evaluator object provides `entrypoint` (the function the candidate must
 define), `cases()` (keyword arguments for each call, plain data) and
 `score(outputs, seconds)` returning a dict of metrics with a `score` to
-maximise; it raises ValueError for an invalid output. Candidate code itself
-only ever runs in the sandbox.
+maximise; it raises ValueError for an invalid output. Optionally, `probes()`
+gives a few cheap inputs for functional hashing (candidates with equal outputs
+on them are treated as equivalent) and `probe_rtol` the relative tolerance
+for comparing float outputs. Candidate code itself only ever runs in the
+sandbox.
 
 Folders are found in the bundled `problems` package, at a path given by the
 user, and in installed packages registered under the `adrs.problems` entry
@@ -67,6 +70,16 @@ class Problem:
     def cases_json(self) -> str:
         """The evaluator's cases, serialised once for every sandboxed run."""
         return encode_cases(self.evaluator.cases())
+
+    @cached_property
+    def probes_json(self) -> str | None:
+        """Probe inputs for functional hashing, or None if the problem declares none."""
+        probes = getattr(self.evaluator, "probes", None)
+        return encode_cases(probes()) if callable(probes) else None
+
+    @property
+    def probe_rtol(self) -> float:
+        return float(getattr(self.evaluator, "probe_rtol", 1e-6))
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from adrs import sandbox_child
@@ -60,6 +61,13 @@ class Outcome:
     failure: str | None = None  # short reason code, e.g. "timeout", "memory"
     error: str | None = None  # one line for humans
     wall_seconds: float = 0.0
+    probe_outputs: list | None = None  # decoded probe outputs, when probes were run
+    probe_seconds: float = 0.0  # time the candidate spent on the probes
+    stopped: bool = False  # the gate stopped the run after the probes
+
+
+# Called with the decoded probe outputs; returns True to go on with the full evaluation.
+ProbeGate = Callable[[list], bool]
 
 
 def encode_cases(cases: list[dict]) -> str:
@@ -68,71 +76,129 @@ def encode_cases(cases: list[dict]) -> str:
 
 
 def run_candidate(source: str, entrypoint: str, cases_json: str, limits: Limits,
-                  deny_read: tuple[str, ...] = ()) -> Outcome:
-    """Run `entrypoint(**case)` for every case in a confined child process."""
+                  deny_read: tuple[str, ...] = (), probes_json: str | None = None,
+                  gate: ProbeGate | None = None) -> Outcome:
+    """Run `entrypoint(**case)` for every case in a confined child process.
+
+    With `probes_json`, the candidate first runs on the probe inputs; `gate`
+    sees their outputs and may stop the run there (a known behaviour).
+    """
     scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
     start = time.perf_counter()
     try:
-        request = _request(source, entrypoint, cases_json, limits, scratch, deny_read)
-        outcome = _execute(request, limits, scratch)
+        request = _request(source, entrypoint, cases_json, limits, scratch, deny_read,
+                           probes_json)
+        outcome = _execute(request, limits, scratch, gate or (lambda outputs: True))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Outcome(**{**outcome.__dict__, "wall_seconds": time.perf_counter() - start})
+    return replace(outcome, wall_seconds=time.perf_counter() - start)
 
 
-def _request(source, entrypoint, cases_json, limits, scratch, deny_read) -> bytes:
+def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_json) -> bytes:
     head = json.dumps({
         "source": source, "entrypoint": entrypoint, "scratch": scratch,
         "deny_read": list(deny_read),
         "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                    "max_processes": limits.max_processes, "file_mb": limits.file_mb},
     })
-    return (head[:-1] + ', "cases": ' + cases_json + "}").encode()
+    probes = f', "probes": {probes_json}' if probes_json else ""
+    return (head[:-1] + ', "cases": ' + cases_json + probes + "}\n").encode()
 
 
-def _execute(request: bytes, limits: Limits, scratch: str) -> Outcome:
+def _execute(request: bytes, limits: Limits, scratch: str, gate: ProbeGate) -> Outcome:
     env = {**_SAFE_ENV, "HOME": scratch, "TMPDIR": scratch}
     proc = subprocess.Popen(
         [sys.executable, "-I", str(CHILD_SCRIPT)], stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=scratch, env=env,
         start_new_session=True, close_fds=True,
     )
-    deadline = time.monotonic() + limits.wall_seconds
+    reader = _Reader(proc.stdout.fileno(), time.monotonic() + limits.wall_seconds,
+                     limits.reply_mb << 20)
+    probe = None
     try:
-        _send(proc, request)
-        reply, overflow = _read_reply(proc, deadline, limits.reply_mb << 20)
-        timed_out = not _wait(proc, deadline)
+        _send(proc, request, close=False)
+        reply = reader.line()
+        if reply.startswith(b'{"phase": "probe"'):
+            probe = _parse_probe(reply)
+            go = probe is not None and gate(probe[0])
+            _send(proc, b"c" if go else b"s", close=True)
+            if not go:
+                return _stopped(probe)
+            reply = reader.rest()
+        timed_out = not _wait(proc, reader.deadline)
     finally:
         _kill_group(proc.pid)
         proc.wait()
         proc.stdout.close()
-    return _interpret(proc.returncode, reply, overflow, timed_out, limits, scratch)
+        if proc.stdin and not proc.stdin.closed:
+            _send(proc, b"", close=True)
+    out = _interpret(proc.returncode, reply, reader.overflow, timed_out, limits, scratch)
+    return replace(out, probe_outputs=probe[0], probe_seconds=probe[1]) if probe else out
 
 
-def _send(proc: subprocess.Popen, request: bytes) -> None:
+def _stopped(probe) -> Outcome:
+    return Outcome(False, failure="stopped", error="stopped after the probes",
+                   probe_outputs=probe[0], probe_seconds=probe[1], stopped=True)
+
+
+def _parse_probe(line: bytes) -> tuple[list, float] | None:
     try:
-        proc.stdin.write(request)
-        proc.stdin.close()
-    except BrokenPipeError:
+        data = json.loads(line)
+        return [sandbox_child.decode(o) for o in data["outputs"]], float(data["seconds"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _send(proc: subprocess.Popen, data: bytes, close: bool) -> None:
+    try:
+        proc.stdin.write(data)
+        proc.stdin.flush()
+        if close:
+            proc.stdin.close()
+    except (BrokenPipeError, ValueError):
         pass  # the child died early; its exit status tells why
 
 
-def _read_reply(proc, deadline: float, cap: int) -> tuple[bytes, bool]:
-    """Read the child's reply until EOF, the deadline, or `cap` bytes."""
-    chunks, size = [], 0
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if not sel.select(timeout=left):
-                continue
-            chunk = os.read(proc.stdout.fileno(), 1 << 16)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > cap:
-                return b"", True
-            chunks.append(chunk)
-    return b"".join(chunks), False
+class _Reader:
+    """Reads the child's reply pipe against a deadline and a size cap."""
+
+    def __init__(self, fd: int, deadline: float, cap: int):
+        self.fd, self.deadline, self.cap = fd, deadline, cap
+        self.buffer = bytearray()
+        self.overflow = self.eof = False
+
+    def line(self) -> bytes:
+        """Up to and excluding the first newline, or everything until EOF."""
+        scanned = 0
+        while (at := self.buffer.find(b"\n", scanned)) < 0:
+            scanned = len(self.buffer)
+            if not self._more():
+                return self._take(len(self.buffer))
+        head = self._take(at)
+        del self.buffer[:1]
+        return head
+
+    def rest(self) -> bytes:
+        while self._more():
+            pass
+        return self._take(len(self.buffer))
+
+    def _take(self, n: int) -> bytes:
+        head = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return head
+
+    def _more(self) -> bool:
+        if self.eof or self.overflow:
+            return False
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+            return False
+        chunk = os.read(self.fd, 1 << 16)
+        self.eof = not chunk
+        self.buffer += chunk
+        self.overflow = len(self.buffer) > self.cap
+        return bool(chunk) and not self.overflow
 
 
 def _wait(proc: subprocess.Popen, deadline: float) -> bool:

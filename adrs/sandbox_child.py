@@ -1,12 +1,15 @@
 """Child side of the sandbox: runs one untrusted candidate and reports plain data.
 
 Started by `adrs.sandbox` as `python -I sandbox_child.py` with an empty
-environment and a new session. It reads one JSON request from stdin, applies
+environment and a new session. It reads one JSON request line from stdin, applies
 resource limits, installs an audit hook that refuses process creation,
 sockets, native calls and writes outside the scratch directory, then runs the
 candidate's entry point on every case and writes one JSON reply to the pipe
-that was stdout. The candidate's own prints go to files in the scratch
-directory, so they cannot corrupt the reply.
+that was stdout. If the request has probes, their outputs go first, as one
+line, and the child waits for one byte on stdin: "c" to go on to the full
+evaluation, anything else to stop (the parent found a known behaviour). The
+candidate's own prints go to files in the scratch directory, so they cannot
+corrupt the reply.
 
 This file must stay importable without side effects and must use only the
 standard library and numpy: the parent imports its codec.
@@ -171,7 +174,23 @@ def _one_line(exc: BaseException) -> str:
     return head + _where(exc)
 
 
-def _run(request: dict) -> dict:
+def _probe(fn, probes: list, reply_fd: int, perf) -> bool:
+    """Run the probe inputs, report their outputs, and ask the parent whether to go on.
+
+    An exception on a probe is part of the behaviour being hashed, not a failure.
+    """
+    outputs, start = [], perf()
+    for probe in probes:
+        try:
+            outputs.append(encode(fn(**decode(probe))))
+        except BaseException as exc:  # noqa: BLE001
+            outputs.append({"__error__": type(exc).__name__})
+    line = json.dumps({"phase": "probe", "outputs": outputs, "seconds": perf() - start})
+    os.write(reply_fd, line.encode() + b"\n")
+    return sys.stdin.buffer.read(1) == b"c"
+
+
+def _run(request: dict, reply_fd: int) -> dict | None:
     import time
 
     import numpy as np  # noqa: F401  (preloaded so candidates need not import it)
@@ -194,6 +213,8 @@ def _run(request: dict) -> dict:
     if not callable(fn):
         return {"status": "failed", "failure": "missing_entrypoint",
                 "error": f"the program defines no function {request['entrypoint']}()"}
+    if request.get("probes") and not _probe(fn, request["probes"], reply_fd, perf):
+        return None
     outputs, seconds = [], []
     for case in cases:
         try:
@@ -218,7 +239,7 @@ def _failure(exc: BaseException) -> dict:
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.buffer.read())
+    request = json.loads(sys.stdin.buffer.readline())
     reply_fd = os.dup(1)
     scratch = request["scratch"]
     os.chdir(scratch)
@@ -230,10 +251,10 @@ def main() -> None:
     import numpy  # noqa: F401  (import before confinement: numpy needs ctypes)
 
     _confine(scratch, request.get("deny_read", []))
-    reply = _run(request)
-    data = json.dumps(reply).encode()
-    with os.fdopen(reply_fd, "wb") as pipe:
-        pipe.write(data)
+    reply = _run(request, reply_fd)
+    if reply is not None:  # None: the parent stopped us after the probes
+        with os.fdopen(reply_fd, "wb") as pipe:
+            pipe.write(json.dumps(reply).encode())
     sys.stdout.flush()
     os._exit(0)
 
