@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     problems = sub.add_parser("problems", help="list the problems adrs can find")
     problems.set_defaults(func=_cmd_problems)
 
+    h = sub.add_parser("hash", help="a program's syntactic and functional hashes")
+    h.add_argument("problem", help="problem name or folder path")
+    h.add_argument("program", type=Path, help="Python file defining the entry point")
+    h.add_argument("--json", action="store_true", help="machine-readable output")
+    h.set_defaults(func=_cmd_hash)
+
     ev = sub.add_parser("eval", help="evaluate one program file in the sandbox")
     ev.add_argument("problem", help="problem name or folder path")
     ev.add_argument("program", type=Path, help="Python file defining the entry point")
@@ -150,9 +156,8 @@ def _cmd_problems(args) -> int:
     return 0
 
 
-def _cmd_eval(args) -> int:
+def _problem_and_program(args):
     from adrs.config import build
-    from adrs.evaluation import evaluate
     from adrs.problem import find_problem
 
     problem = find_problem(args.problem)
@@ -160,8 +165,34 @@ def _cmd_eval(args) -> int:
         source = args.program.read_text()
     except OSError as exc:
         raise UserError(f"cannot read {args.program}: {exc.strerror}") from None
-    cfg = build(problem.defaults)
-    ev = evaluate(problem, source, cfg.sandbox)
+    return problem, source, build(problem.defaults).sandbox
+
+
+def _cmd_hash(args) -> int:
+    from adrs.evaluation import evaluate
+    from adrs.hashing import syntactic_hash
+
+    problem, source, limits = _problem_and_program(args)
+    ev = evaluate(problem, source, limits, gate=lambda h: False)
+    out = {"syntactic_hash": syntactic_hash(source), "functional_hash": ev.functional_hash,
+           "probe_seconds": ev.probe_seconds,
+           "note": None if ev.functional_hash else
+           ("the problem declares no probes" if problem.probes_json is None
+            else f"the program failed before its probes ({ev.failure}: {ev.error})")}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            if v is not None:
+                print(f"{k:16} {v}")
+    return 0 if ev.functional_hash or problem.probes_json is None else 1
+
+
+def _cmd_eval(args) -> int:
+    from adrs.evaluation import evaluate
+
+    problem, source, limits = _problem_and_program(args)
+    ev = evaluate(problem, source, limits)
     if args.json:
         print(json.dumps(ev.__dict__, indent=2))
     else:

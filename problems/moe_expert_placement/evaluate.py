@@ -29,6 +29,7 @@ TIME_BUDGET = 0.020  # seconds per rebalance_experts call
 
 class Evaluator:
     entrypoint = "rebalance_experts"
+    probe_rtol = 1e-6  # placements are integers; this only matters for float outputs
 
     def __init__(self, topology: Topology | None = None, scenarios=SCENARIOS):
         self.topology = topology = topology or Topology()
@@ -42,6 +43,24 @@ class Evaluator:
         return [dict(weight=self._loads[i][w], num_replicas=t.num_replicas,
                      num_groups=t.num_groups, num_nodes=t.num_nodes, num_gpus=t.num_gpus)
                 for i, w in self._pairs]
+
+    def probes(self) -> list[dict]:
+        """Cheap inputs for functional hashing: two realistic loads and three edge cases.
+
+        Full topology (so placements have their real shape) but 1-2 layers each,
+        about 4% of a full evaluation's time. Edge cases exercise tie-breaking
+        (uniform load), a single hot expert, and idle experts.
+        """
+        t = self.topology
+        skewed, drifting = self._loads[1][0, :2], self._loads[2][1, 2:3]
+        uniform = np.full((1, t.num_experts), 256, dtype=np.int64)
+        hot = np.ones((1, t.num_experts), dtype=np.int64)
+        hot[0, 5] = 10_000
+        idle = np.where(np.arange(t.num_experts) % 3 == 0, 0,
+                        np.arange(t.num_experts) * 7 + 1).astype(np.int64)[None, :]
+        return [dict(weight=w, num_replicas=t.num_replicas, num_groups=t.num_groups,
+                     num_nodes=t.num_nodes, num_gpus=t.num_gpus)
+                for w in (skewed, drifting, uniform, hot, idle)]
 
     def score(self, outputs: list, seconds: list[float]) -> dict[str, float]:
         gpu_bal: dict[str, list[float]] = {s.name: [] for s in self.scenarios}
