@@ -35,12 +35,19 @@ class MutatorConfig:
 
 
 @dataclass(frozen=True)
+class HashingConfig:
+    syntactic: bool = True  # never evaluate the same normalised source twice
+    functional: bool = True  # stop after the probes when an earlier candidate behaves the same
+
+
+@dataclass(frozen=True)
 class RunConfig:
     iterations: int = 200  # children to generate (the initial program is iteration 0)
     seed: int = 0
     workers: int = 0  # concurrent evaluations; 0 means one per CPU core
     search: SearchConfig = field(default_factory=SearchConfig)
     mutator: MutatorConfig = field(default_factory=MutatorConfig)
+    hashing: HashingConfig = field(default_factory=HashingConfig)
     sandbox: Limits = field(default_factory=Limits)
 
     @property

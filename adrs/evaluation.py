@@ -32,7 +32,7 @@ HashGate = Callable[[str], bool]
 
 
 def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...] = (),
-             gate: HashGate | None = None) -> Evaluation:
+             gate: HashGate | None = None, probe: bool = True) -> Evaluation:
     """Probe (when the problem has probes), then evaluate fully unless `gate` says stop."""
     seen: list[str] = []
 
@@ -41,7 +41,7 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
         return gate is None or gate(seen[0])
 
     out = run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
-                        deny_read, problem.probes_json, on_probe)
+                        deny_read, problem.probes_json if probe else None, on_probe)
     fh = seen[0] if seen else None
     ev = _score(problem, out)
     if out.stopped:

@@ -24,11 +24,12 @@ from tqdm import tqdm
 
 from adrs.config import RunConfig
 from adrs.errors import UserError
-from adrs.evaluation import Evaluation, evaluate
+from adrs.evaluation import evaluate
 from adrs.executors import LocalExecutor
 from adrs.hashing import syntactic_hash
 from adrs.mutate import MutationRequest, Mutator, Parent, make_mutator
 from adrs.problem import Problem
+from adrs.search.equivalence import EquivalenceRegistry
 from adrs.search.population import Population
 from adrs.search.selection import select
 from adrs.store import CandidateRecord, HistoryRow, Scored, Store
@@ -51,6 +52,7 @@ class _Child:
     record: CandidateRecord
     future: Future | None = None
     duplicates: list[CandidateRecord] = field(default_factory=list)
+    followers: list[_Child] = field(default_factory=list)  # functional duplicates of this one
 
 
 class Search:
@@ -64,6 +66,8 @@ class Search:
         self.pop = Population(self.cfg.search.elite_pool)
         self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration
         self._seen: dict[str, int | str] = {}  # syntactic hash -> candidate id, or "pending"
+        self._ids: dict[int, int] = {}  # iteration -> candidate id, once recorded
+        self._equivalence = EquivalenceRegistry()
         self._in_flight: dict[int, _Child] = {}  # iteration -> child
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
@@ -112,14 +116,15 @@ class Search:
             return
         h = syntactic_hash(mutation.source)
         record = replace(base, source=mutation.source, syntactic_hash=h)
-        known = self._seen.get(h)
+        known = self._seen.get(h) if self.cfg.hashing.syntactic else None
+        record_dup = replace(record, duplicate_kind="syntactic")
         if isinstance(known, int):
-            self._record(self._duplicate(record, known))
+            self._record(self._duplicate(record_dup, known))
         elif known == "pending":
-            self._by_hash[h].duplicates.append(record)
+            self._by_hash[h].duplicates.append(record_dup)
         else:
             self._seen[h] = "pending"
-            child = _Child(record, self._submit(mutation.source))
+            child = _Child(record, self._submit_child(i, mutation.source))
             self._in_flight[i] = self._by_hash[h] = child
 
     # --- state ---
@@ -128,11 +133,16 @@ class Search:
         """Rebuild selection state from the store (a fresh run has no rows yet)."""
         rows = self.ctx.store.history(self.ctx.run.id)
         self._done = {r.iteration for r in rows}
+        known: dict[str, int] = {}
         for r in rows:
             heapq.heappush(self._unrevealed, (r.iteration, r))
             self._note_progress(r)
+            self._ids[r.iteration] = r.id
             if r.status != "duplicate" and r.syntactic_hash:
                 self._seen.setdefault(r.syntactic_hash, r.id)
+            if r.status != "duplicate" and r.functional_hash:
+                known.setdefault(r.functional_hash, r.iteration)
+        self._equivalence = EquivalenceRegistry(known)
 
     def _reveal(self, upto: int) -> None:
         while self._unrevealed and self._unrevealed[0][0] <= upto:
@@ -155,6 +165,14 @@ class Search:
         deny = (str(self.ctx.archive_dir.resolve()),)
         return self.executor.submit(evaluate, self.ctx.problem, source, self.cfg.sandbox, deny)
 
+    def _submit_child(self, i: int, source: str) -> Future:
+        registry = self._equivalence if self.cfg.hashing.functional else None
+        if registry and self.ctx.problem.probes_json is not None:
+            registry.expect(i)
+        deny = (str(self.ctx.archive_dir.resolve()),)
+        return self.executor.submit(_evaluate_child, self.ctx.problem, source, self.cfg.sandbox,
+                                    deny, registry, i)
+
     def _drain(self, until: int) -> None:
         """Record finished evaluations until none of iteration <= until is outstanding."""
         while any(i <= until for i in self._in_flight):
@@ -164,25 +182,42 @@ class Search:
                 self._complete(self._in_flight.pop(i))
 
     def _complete(self, child: _Child) -> None:
-        ev: Evaluation = child.future.result()
+        ev, same_as = child.future.result()
         rec = replace(child.record, status=ev.status, score=ev.score, metrics=ev.metrics,
-                      failure=ev.failure, error=ev.error, eval_seconds=ev.seconds)
-        cid = self._record(rec)
-        self._seen[rec.syntactic_hash] = cid
-        del self._by_hash[rec.syntactic_hash]
+                      failure=ev.failure, error=ev.error, eval_seconds=ev.seconds,
+                      functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
+        if same_as is not None:  # behaves like an earlier candidate: reuse its result
+            rec = replace(rec, duplicate_kind="functional")
+            if same_as in self._ids:
+                self._finish_child(child, self._record(self._duplicate(rec, self._ids[same_as])))
+            else:
+                self._in_flight[same_as].duplicates.append(rec)
+                self._in_flight[same_as].followers.append(child)
+            return
+        self._finish_child(child, self._record(rec))
+
+    def _finish_child(self, child: _Child, cid: int) -> None:
+        """The child is recorded as `cid`: settle what waited on its source or its result."""
+        self._seen[child.record.syntactic_hash] = cid
+        self._by_hash.pop(child.record.syntactic_hash, None)
         for dup in child.duplicates:
-            self._record(self._duplicate(dup, cid))
+            dup_id = self._record(self._duplicate(dup, cid))
+            for follower in child.followers:
+                if follower.record.iteration == dup.iteration:
+                    self._finish_child(follower, dup_id)
 
     def _duplicate(self, record: CandidateRecord, original_id: int) -> CandidateRecord:
         orig = self.ctx.store.get_candidate(original_id)
         return replace(record, status="duplicate", duplicate_of=original_id, score=orig.score,
-                       metrics=orig.metrics or {}, failure=orig.failure, eval_seconds=0.0)
+                       metrics=orig.metrics or {}, failure=orig.failure,
+                       eval_seconds=record.eval_seconds or 0.0)
 
     def _record(self, rec: CandidateRecord) -> int:
         cid = self.ctx.store.add_candidate(self.ctx.run.id, rec)
+        self._ids[rec.iteration] = cid
         heapq.heappush(self._unrevealed, (rec.iteration, HistoryRow(
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
-            rec.syntactic_hash)))
+            rec.syntactic_hash, rec.functional_hash)))
         self._done.add(rec.iteration)
         self._note_progress(rec)
         return cid
@@ -197,8 +232,11 @@ class Search:
             initial = CandidateRecord(
                 iteration=0, source=source, syntactic_hash=syntactic_hash(source),
                 status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
-                error=ev.error, eval_seconds=ev.seconds, mutation="initial program")
+                error=ev.error, eval_seconds=ev.seconds, mutation="initial program",
+                functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
             self._seen[initial.syntactic_hash] = self._record(initial)
+            if initial.functional_hash:
+                self._equivalence.resolve(0, initial.functional_hash)
         if initial.status != "ok":
             raise UserError(f"the initial program of {self.ctx.problem.name} fails "
                             f"({initial.failure}: {initial.error}); check it with `adrs eval`")
@@ -213,6 +251,9 @@ class Search:
 
     def _stop_cleanly(self) -> None:
         """Cancel queued work, record whatever finished; the rest is redone on resume."""
+        for i, child in self._in_flight.items():
+            if child.future.cancel():  # never started: release anyone waiting on its hash
+                self._equivalence.abandon(i)
         self.executor.shutdown(cancel=True)
         for i in sorted(self._in_flight):
             child = self._in_flight[i]
@@ -239,3 +280,26 @@ class Search:
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(best=f"{self._best:.4f}", failed=self._failed, refresh=False)
+
+
+def _evaluate_child(problem: Problem, source: str, limits, deny: tuple[str, ...],
+                    registry: EquivalenceRegistry | None, iteration: int):
+    """Worker side: evaluate, stopping after the probes if an earlier candidate matches.
+
+    Returns (Evaluation, iteration of the equivalent earlier candidate or None).
+    Without a registry (functional hashing off) the probes are skipped.
+    """
+    if registry is None:
+        return evaluate(problem, source, limits, deny, probe=False), None
+    same_as: list[int | None] = []
+
+    def gate(fhash: str) -> bool:
+        same_as.append(registry.resolve(iteration, fhash))
+        return same_as[0] is None
+
+    try:
+        ev = evaluate(problem, source, limits, deny, gate)
+    finally:
+        if not same_as:
+            registry.abandon(iteration)
+    return ev, (same_as[0] if same_as else None)

@@ -26,6 +26,11 @@ def run_status(store: Store, run: Run) -> dict:
         "baselines": run.baselines or {},
         "elapsed_seconds": run.elapsed_seconds,
         "eval_seconds": counts["eval_seconds"],
+        "duplicates": counts["duplicates"],
+        "probe_seconds": counts["probe_seconds"],
+        # each duplicate would have cost a mean evaluation; it cost what it spent probing
+        "eval_seconds_saved": max(0.0, sum(counts["duplicates"].values())
+                                  * counts["mean_eval_seconds"] - counts["duplicate_seconds"]),
         "seed": run.seed,
         "db": store.url,
     }
@@ -50,6 +55,11 @@ def format_status(st: dict) -> str:
     by = st["by_status"]
     lines.append(f"outcomes   ok {by.get('ok', 0)}, failed {by.get('failed', 0)}, "
                  f"duplicate {by.get('duplicate', 0)}")
+    if st["duplicates"]:
+        lines.append("hashing    " + ", ".join(f"{k} {v}" for k, v in
+                                               sorted(st["duplicates"].items()))
+                     + f" duplicates; ~{st['eval_seconds_saved']:.1f} s of evaluation saved, "
+                     f"{st['probe_seconds']:.1f} s spent on probes")
     if st["failures"]:
         lines.append("failures   " + ", ".join(
             f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))

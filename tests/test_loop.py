@@ -132,3 +132,46 @@ def test_population_summary_stays_bounded(make_ctx, target_problem):
     assert len(search.pop.elites) == 4
     assert len(search._parents) <= 16
     assert np.all(np.diff([e.score for e in search.pop.elites]) <= 0)
+
+
+class ValueMutator:
+    """Syntactically new every time, but only five behaviours: many functional duplicates."""
+
+    def mutate(self, request, rng):
+        v, i = int(rng.integers(5)), int(rng.integers(1 << 30))
+        return Mutation(f"def guess(scale):\n    return {v}.0 + 0.0 * {i}\n", f"value {v}")
+
+
+def _dups(store, run):
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "select c.iteration, c.duplicate_kind, o.iteration, c.eval_seconds, c.score "
+            "from candidates c left join candidates o on o.id = c.duplicate_of "
+            f"where c.run_id={run.id} order by c.iteration").fetchall()
+
+
+def test_functional_duplicates_reuse_the_first_result_without_a_full_evaluation(
+        make_ctx, target_problem):
+    ctx = make_ctx(target_problem, iterations=30, seed=2)
+    Search(ctx, mutator=ValueMutator(), progress=False).run()
+    st = run_status(ctx.store, ctx.run)
+    assert st["by_status"]["ok"] <= 6  # the initial program and at most five behaviours
+    assert st["duplicates"]["functional"] == 31 - st["by_status"]["ok"]
+    rows = _dups(ctx.store, ctx.run)
+    firsts = {}
+    for it, kind, orig, _, score in rows:
+        if kind == "functional":
+            assert orig < it and score == rows[orig][4]
+        else:
+            firsts[score] = it
+    assert len(firsts) == st["by_status"]["ok"]
+    assert st["probe_seconds"] > 0 and st["eval_seconds_saved"] >= 0
+
+
+def test_functional_duplicate_decisions_do_not_depend_on_worker_count(make_ctx, target_problem):
+    runs = [make_ctx(target_problem, name=f"w{w}", iterations=30, seed=5, workers=w)
+            for w in (1, 2, 4)]
+    for ctx in runs:
+        Search(ctx, mutator=ValueMutator(), progress=False).run()
+    strip = [[r[:3] for r in _dups(c.store, c.run)] for c in runs]
+    assert strip[0] == strip[1] == strip[2]

@@ -3,12 +3,16 @@
 import sqlite3
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
 
 from adrs.errors import UserError
 from adrs.store import CandidateRecord, open_store, sqlite_url
+from adrs.store.database import MIGRATIONS
 from adrs.store.models import Base
 
 
@@ -46,7 +50,35 @@ def test_reopening_keeps_data_and_schema_version(tmp_path):
     again = open_store(url)
     assert again.get_run("r") is not None
     with sqlite3.connect(tmp_path / "adrs.db") as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == ("0001",)
+        assert conn.execute("select version_num from alembic_version").fetchone() == (_head(),)
+
+
+def _head():
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_an_archive_from_the_first_schema_upgrades_with_its_data(tmp_path):
+    engine = create_engine(sqlite_url(tmp_path / "adrs.db"))
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "insert into runs values (1, 'old', 'p', '/p', '{}', 0, 5, '{}', 'finished', 1.0, "
+            "'2026-01-01', '2026-01-01')")
+        conn.exec_driver_sql(
+            "insert into candidates (id, run_id, iteration, generation, island, source, "
+            "syntactic_hash, status, score, created_at) values "
+            "(1, 1, 0, 0, 0, 'src', 'h', 'ok', 0.5, '2026-01-01')")
+    engine.dispose()
+    store = open_store(sqlite_url(tmp_path / "adrs.db"))
+    row = store.get_candidate(1)
+    assert (row.source, row.score, row.duplicate_kind, row.probe_seconds) == ("src", 0.5, None,
+                                                                              None)
+    assert store.get_run("old").status == "finished"
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):

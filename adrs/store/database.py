@@ -153,22 +153,37 @@ class Store:
         """What the loop needs to rebuild its state on resume, in iteration order."""
         with self.session() as s:
             q = (select(Candidate.iteration, Candidate.id, Candidate.status, Candidate.score,
-                        Candidate.generation, Candidate.parent_id, Candidate.syntactic_hash)
+                        Candidate.generation, Candidate.parent_id, Candidate.syntactic_hash,
+                        Candidate.functional_hash)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]
 
     def summary(self, run_id: int) -> dict:
-        """Counts by status and failure reason, and evaluation time spent."""
+        """Counts by status, failure reason and duplicate kind; time spent evaluating."""
         with self.session() as s:
-            by = s.execute(select(Candidate.status, Candidate.failure, func.count(),
-                                  func.coalesce(func.sum(Candidate.eval_seconds), 0.0))
+            by = s.execute(select(Candidate.status, Candidate.failure, Candidate.duplicate_kind,
+                                  func.count(),
+                                  func.coalesce(func.sum(Candidate.eval_seconds), 0.0),
+                                  func.coalesce(func.sum(Candidate.probe_seconds), 0.0))
                            .where(Candidate.run_id == run_id)
-                           .group_by(Candidate.status, Candidate.failure)).all()
+                           .group_by(Candidate.status, Candidate.failure,
+                                     Candidate.duplicate_kind)).all()
         status: dict[str, int] = {}
         failures: dict[str, int] = {}
-        for st, failure, n, _ in by:
+        duplicates: dict[str, int] = {}
+        evaluated = [0, 0.0]  # candidates fully evaluated, their seconds
+        for st, failure, kind, n, seconds, _ in by:
             status[st] = status.get(st, 0) + n
-            if failure:
+            if failure and st == "failed":
                 failures[failure] = failures.get(failure, 0) + n
+            if st == "duplicate":
+                duplicates[kind or "syntactic"] = duplicates.get(kind or "syntactic", 0) + n
+            elif failure != "mutation":
+                evaluated[0] += n
+                evaluated[1] += seconds
         return {"candidates": sum(status.values()), "by_status": status,
-                "failures": failures, "eval_seconds": float(sum(row[3] for row in by))}
+                "failures": failures, "duplicates": duplicates,
+                "eval_seconds": float(sum(row[4] for row in by)),
+                "probe_seconds": float(sum(row[5] for row in by)),
+                "mean_eval_seconds": evaluated[1] / evaluated[0] if evaluated[0] else 0.0,
+                "duplicate_seconds": float(sum(row[4] for row in by if row[0] == "duplicate"))}

@@ -70,6 +70,7 @@ class Candidate(Base):
         Index("ix_candidates_run_score", "run_id", "score"),
         Index("ix_candidates_run_synhash", "run_id", "syntactic_hash"),
         Index("ix_candidates_run_status", "run_id", "status", "failure"),
+        Index("ix_candidates_run_funhash", "run_id", "functional_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -88,7 +89,9 @@ class Candidate(Base):
     metrics: Mapped[dict | None] = mapped_column(JSON)
     score: Mapped[float | None] = mapped_column(Float)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    duplicate_kind: Mapped[str | None] = mapped_column(String(16))  # syntactic | functional
     mutation: Mapped[str | None] = mapped_column(Text)
     llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
     eval_seconds: Mapped[float | None] = mapped_column(Float)
+    probe_seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

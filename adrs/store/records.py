@@ -22,8 +22,11 @@ class CandidateRecord:
     failure: str | None = None
     error: str | None = None
     duplicate_of: int | None = None
+    duplicate_kind: str | None = None  # syntactic | functional
     mutation: str | None = None
     eval_seconds: float | None = None
+    functional_hash: str | None = None
+    probe_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,4 @@ class HistoryRow:
     generation: int
     parent_id: int | None
     syntactic_hash: str
+    functional_hash: str | None
