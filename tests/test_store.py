@@ -114,3 +114,17 @@ def test_unreachable_and_malformed_urls_give_one_line_errors(tmp_path):
         open_store("not a url")
     with pytest.raises(UserError, match="unknown database type"):
         open_store("nosuchdb://x/y")
+
+
+def test_summary_counts_duplicates_by_kind_and_the_time_they_saved(store):
+    run = store.create_run("r", "p", "/p", {}, 0, 3)
+    first = store.add_candidate(run.id, CandidateRecord(0, "a", "ha", "ok", score=1.0,
+                                                        eval_seconds=2.0))
+    for i, kind, spent in ((1, "functional", 0.5), (2, "syntactic", 0.0)):
+        store.add_candidate(run.id, CandidateRecord(
+            i, f"b{i}", f"h{i}", "duplicate", score=1.0, duplicate_of=first,
+            duplicate_kind=kind, eval_seconds=spent, probe_seconds=spent / 10))
+    s = store.summary(run.id)
+    assert s["duplicates"] == {"functional": 1, "syntactic": 1}
+    assert s["eval_seconds_saved"] == pytest.approx(1.5 + 2.0)
+    assert s["probe_seconds"] == pytest.approx(0.05)

@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from adrs.errors import UserError
 from adrs.store.models import Candidate, LLMCall, Run
@@ -159,7 +159,8 @@ class Store:
             return [HistoryRow(*row) for row in s.execute(q)]
 
     def summary(self, run_id: int) -> dict:
-        """Counts by status, failure reason and duplicate kind; time spent evaluating."""
+        """Counts by status, failure reason and duplicate kind; time spent and saved."""
+        original = aliased(Candidate)
         with self.session() as s:
             by = s.execute(select(Candidate.status, Candidate.failure, Candidate.duplicate_kind,
                                   func.count(),
@@ -168,22 +169,24 @@ class Store:
                            .where(Candidate.run_id == run_id)
                            .group_by(Candidate.status, Candidate.failure,
                                      Candidate.duplicate_kind)).all()
+            saved = s.scalar(
+                select(func.coalesce(func.sum(original.eval_seconds - Candidate.eval_seconds),
+                                     0.0))
+                .select_from(Candidate)
+                .join(original, original.id == Candidate.duplicate_of)
+                .where(Candidate.run_id == run_id, Candidate.status == "duplicate"))
         status: dict[str, int] = {}
         failures: dict[str, int] = {}
         duplicates: dict[str, int] = {}
-        evaluated = [0, 0.0]  # candidates fully evaluated, their seconds
-        for st, failure, kind, n, seconds, _ in by:
+        for st, failure, kind, n, _, _ in by:
             status[st] = status.get(st, 0) + n
             if failure and st == "failed":
                 failures[failure] = failures.get(failure, 0) + n
             if st == "duplicate":
                 duplicates[kind or "syntactic"] = duplicates.get(kind or "syntactic", 0) + n
-            elif failure != "mutation":
-                evaluated[0] += n
-                evaluated[1] += seconds
         return {"candidates": sum(status.values()), "by_status": status,
                 "failures": failures, "duplicates": duplicates,
                 "eval_seconds": float(sum(row[4] for row in by)),
                 "probe_seconds": float(sum(row[5] for row in by)),
-                "mean_eval_seconds": evaluated[1] / evaluated[0] if evaluated[0] else 0.0,
-                "duplicate_seconds": float(sum(row[4] for row in by if row[0] == "duplicate"))}
+                # what each duplicate's original cost, less what the duplicate spent probing
+                "eval_seconds_saved": max(0.0, float(saved))}
