@@ -13,12 +13,16 @@ from adrs.status import run_status
 TARGET = str(FIXTURES / "target_number")
 
 
-def _rows(store, run):
-    """Each candidate with its parent's iteration (ids follow completion order, not seeds)."""
+def _rows(store, run, columns="c.syntactic_hash, c.status, c.score, o.iteration",
+          link="parent_id"):
+    """Each candidate in iteration order, with the iteration of the candidate `link` names.
+
+    Runs are compared by iterations because ids follow completion order, not seeds.
+    """
     with store.engine.connect() as conn:
         return conn.exec_driver_sql(
-            "select c.iteration, c.syntactic_hash, c.status, c.score, p.iteration "
-            "from candidates c left join candidates p on p.id = c.parent_id "
+            f"select c.iteration, {columns} from candidates c "
+            f"left join candidates o on o.id = c.{link} "
             f"where c.run_id={run.id} order by c.iteration").fetchall()
 
 
@@ -143,11 +147,8 @@ class ValueMutator:
 
 
 def _dups(store, run):
-    with store.engine.connect() as conn:
-        return conn.exec_driver_sql(
-            "select c.iteration, c.duplicate_kind, o.iteration, c.eval_seconds, c.score "
-            "from candidates c left join candidates o on o.id = c.duplicate_of "
-            f"where c.run_id={run.id} order by c.iteration").fetchall()
+    return _rows(store, run, "c.duplicate_kind, o.iteration, c.eval_seconds, c.score",
+                 link="duplicate_of")
 
 
 def test_functional_duplicates_reuse_the_first_result_without_a_full_evaluation(
