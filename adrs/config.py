@@ -38,6 +38,9 @@ class MutatorConfig:
 class HashingConfig:
     syntactic: bool = True  # never evaluate the same normalised source twice
     functional: bool = True  # stop after the probes when an earlier candidate behaves the same
+    # Noisy problems only: every K-th equivalent is evaluated in full anyway and the
+    # shared score becomes the running mean, so one lucky sample does not stick.
+    reevaluate_every: int = 5
 
 
 @dataclass(frozen=True)

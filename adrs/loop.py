@@ -133,15 +133,15 @@ class Search:
         """Rebuild selection state from the store (a fresh run has no rows yet)."""
         rows = self.ctx.store.history(self.ctx.run.id)
         self._done = {r.iteration for r in rows}
-        known: dict[str, int] = {}
+        known: dict[str, list[int]] = {}
         for r in rows:
             heapq.heappush(self._unrevealed, (r.iteration, r))
             self._note_progress(r)
             self._ids[r.iteration] = r.id
             if r.status != "duplicate" and r.syntactic_hash:
                 self._seen.setdefault(r.syntactic_hash, r.id)
-            if r.status != "duplicate" and r.functional_hash:
-                known.setdefault(r.functional_hash, r.iteration)
+            if r.functional_hash:
+                known.setdefault(r.functional_hash, []).append(r.iteration)
         self._equivalence = EquivalenceRegistry(known)
 
     def _reveal(self, upto: int) -> None:
@@ -170,8 +170,9 @@ class Search:
         if registry and self.ctx.problem.probes_json is not None:
             registry.expect(i)
         deny = (str(self.ctx.archive_dir.resolve()),)
+        every = self.cfg.hashing.reevaluate_every if self.ctx.problem.noisy else 0
         return self.executor.submit(_evaluate_child, self.ctx.problem, source, self.cfg.sandbox,
-                                    deny, registry, i)
+                                    deny, registry, i, every)
 
     def _drain(self, until: int) -> None:
         """Record finished evaluations until none of iteration <= until is outstanding."""
@@ -207,6 +208,12 @@ class Search:
                     self._finish_child(follower, dup_id)
 
     def _duplicate(self, record: CandidateRecord, original_id: int) -> CandidateRecord:
+        if record.duplicate_kind == "functional" and record.status == "ok":
+            # a noisy problem's periodic re-evaluation: fold the fresh sample into the
+            # original's running mean, and keep the sample's own metrics here
+            mean = self.ctx.store.add_score_sample(original_id, record.score)
+            self.pop.rescore(original_id, mean)
+            return replace(record, status="duplicate", duplicate_of=original_id, score=mean)
         orig = self.ctx.store.get_candidate(original_id)
         return replace(record, status="duplicate", duplicate_of=original_id, score=orig.score,
                        metrics=orig.metrics or {}, failure=orig.failure,
@@ -283,19 +290,22 @@ class Search:
 
 
 def _evaluate_child(problem: Problem, source: str, limits, deny: tuple[str, ...],
-                    registry: EquivalenceRegistry | None, iteration: int):
+                    registry: EquivalenceRegistry | None, iteration: int, reevaluate_every: int):
     """Worker side: evaluate, stopping after the probes if an earlier candidate matches.
 
     Returns (Evaluation, iteration of the equivalent earlier candidate or None).
-    Without a registry (functional hashing off) the probes are skipped.
+    Without a registry (functional hashing off) the probes are skipped. With
+    `reevaluate_every` K > 0 (noisy problems), every K-th equivalent is still
+    evaluated in full, as a fresh sample of the shared behaviour's score.
     """
     if registry is None:
         return evaluate(problem, source, limits, deny, probe=False), None
     same_as: list[int | None] = []
 
     def gate(fhash: str) -> bool:
-        same_as.append(registry.resolve(iteration, fhash))
-        return same_as[0] is None
+        first, earlier = registry.resolve(iteration, fhash)
+        same_as.append(first)
+        return first is None or (reevaluate_every > 0 and earlier % reevaluate_every == 0)
 
     try:
         ev = evaluate(problem, source, limits, deny, gate)

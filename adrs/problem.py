@@ -20,7 +20,9 @@ define), `cases()` (keyword arguments for each call, plain data) and
 maximise; it raises ValueError for an invalid output. Optionally, `probes()`
 gives a few cheap inputs for functional hashing (candidates with equal outputs
 on them are treated as equivalent) and `probe_rtol` the relative tolerance
-for comparing float outputs. Candidate code itself only ever runs in the
+for comparing float outputs; `noisy = True` if one program's score varies
+between evaluations (then equivalents are re-evaluated now and then and the
+score kept as a running mean). Candidate code itself only ever runs in the
 sandbox.
 
 Folders are found in the bundled `problems` package, at a path given by the
@@ -80,6 +82,11 @@ class Problem:
     @property
     def probe_rtol(self) -> float:
         return float(getattr(self.evaluator, "probe_rtol", 1e-6))
+
+    @property
+    def noisy(self) -> bool:
+        """The same program can score differently on two evaluations."""
+        return bool(getattr(self.evaluator, "noisy", False))
 
 
 @dataclass(frozen=True)

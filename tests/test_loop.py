@@ -176,3 +176,40 @@ def test_functional_duplicate_decisions_do_not_depend_on_worker_count(make_ctx, 
         Search(ctx, mutator=ValueMutator(), progress=False).run()
     strip = [[r[:3] for r in _dups(c.store, c.run)] for c in runs]
     assert strip[0] == strip[1] == strip[2]
+
+
+class SameBehaviour:
+    """Always the initial program's behaviour, written differently each time."""
+
+    def mutate(self, request, rng):
+        return Mutation(f"def guess(scale):\n    return 0.5 * scale + 1.0 + 0.0 * "
+                        f"{int(rng.integers(1 << 30))}\n", "same behaviour")
+
+
+def test_noisy_problems_reevaluate_every_kth_equivalent_and_keep_a_running_mean(make_ctx):
+    from adrs.problem import find_problem
+
+    noisy = find_problem(str(FIXTURES / "noisy_number"))
+    ctx = make_ctx(noisy, iterations=12, hashing={"reevaluate_every": 3})
+    Search(ctx, mutator=SameBehaviour(), progress=False).run()
+    rows = _dups(ctx.store, ctx.run)
+    assert all(r[1] == "functional" and r[2] == 0 for r in rows[1:])
+    with ctx.store.engine.connect() as conn:
+        samples = [m for (m,) in conn.exec_driver_sql(
+            "select json_extract(metrics, '$.noise') from candidates "
+            f"where run_id={ctx.run.id} and (iteration = 0 or status = 'duplicate') "
+            "order by iteration")]
+    fresh = [i for i in range(1, 13) if i % 3 == 0]  # the 3rd, 6th, ... equivalents
+    assert len({samples[0], *(samples[i] for i in fresh)}) == 1 + len(fresh)
+    assert all(samples[i] == samples[0] for i in range(1, 13) if i not in fresh)
+    initial = ctx.store.initial(ctx.run.id)
+    assert initial.metrics["score_samples"] == 1 + len(fresh)
+    expected = np.mean([-2.2 + samples[0]] + [-2.2 + samples[i] for i in fresh])
+    assert initial.score == pytest.approx(expected)
+
+
+def test_deterministic_problems_never_reevaluate_equivalents(make_ctx, target_problem):
+    ctx = make_ctx(target_problem, iterations=8, hashing={"reevaluate_every": 1})
+    Search(ctx, mutator=SameBehaviour(), progress=False).run()
+    assert ctx.store.initial(ctx.run.id).metrics.get("score_samples") is None
+    assert run_status(ctx.store, ctx.run)["duplicates"] == {"functional": 8}

@@ -8,7 +8,7 @@ stored candidates.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adrs.store.records import Scored
 
@@ -19,9 +19,24 @@ class Population:
     elites: list[Scored] = field(default_factory=list)  # best first
     members: list[Scored] = field(default_factory=list)  # every successful candidate
     children: dict[int, int] = field(default_factory=dict)  # parent id -> children so far
+    _where: dict[int, int] = field(default_factory=dict)  # id -> index in members
 
     def add(self, s: Scored) -> None:
+        self._where[s.id] = len(self.members)
         self.members.append(s)
+        self._place(s)
+
+    def rescore(self, candidate_id: int, score: float) -> None:
+        """A member's score changed (running mean of a noisy problem): re-rank it."""
+        at = self._where.get(candidate_id)
+        if at is None:
+            return  # not visible yet: it is revealed with its stored score
+        s = replace(self.members[at], score=score)
+        self.members[at] = s
+        self.elites = [e for e in self.elites if e.id != candidate_id]
+        self._place(s)
+
+    def _place(self, s: Scored) -> None:
         keys = [(-e.score, e.iteration) for e in self.elites]
         at = bisect.bisect(keys, (-s.score, s.iteration))
         if at < self.elite_pool:

@@ -132,6 +132,16 @@ class Store:
             s.add(row)
         return row.id
 
+    def add_score_sample(self, candidate_id: int, sample: float) -> float:
+        """Fold a fresh score sample into a candidate's running mean; return the mean."""
+        with self.session() as s, s.begin():
+            row = s.get(Candidate, candidate_id)
+            metrics = dict(row.metrics or {})
+            n = int(metrics.get("score_samples", 1))
+            row.score = (row.score * n + sample) / (n + 1)
+            row.metrics = {**metrics, "score_samples": n + 1}
+            return row.score
+
     def get_candidate(self, candidate_id: int) -> Candidate | None:
         with self.session() as s:
             return s.get(Candidate, candidate_id)
