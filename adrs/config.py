@@ -29,9 +29,16 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class MutatorConfig:
-    kind: str = "offline"  # offline: AST edits, no network
+    kind: str = "offline"  # offline: AST edits, no network; llm: an OpenAI-compatible model
     max_edits: int = 3  # an offline child gets 1..max_edits edits
     crossover: float = 0.15  # chance of statement crossover with a second parent
+    model: str = ""  # llm: model name as the endpoint knows it
+    base_url: str = ""  # llm: e.g. http://localhost:8000/v1 for vLLM; empty = OpenAI
+    api_key_env: str = "OPENAI_API_KEY"  # llm: environment variable holding the key
+    temperature: float = 0.8
+    max_tokens: int = 4096
+    timeout_seconds: float = 120.0  # per call
+    max_retries: int = 5  # on 429/5xx/timeouts, exponential backoff, honours Retry-After
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class Search:
                  progress: bool = True):
         self.ctx = ctx
         self.cfg = ctx.config
-        self.mutator = mutator or make_mutator(self.cfg.mutator)
+        self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root)
         self.executor = executor or LocalExecutor(self.cfg.worker_count)
         self.progress = progress
         self.pop = Population(self.cfg.search.elite_pool)
@@ -108,9 +108,12 @@ class Search:
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others))
         mutation = self.mutator.mutate(request, rng)
+        call_id = (self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
+                   if mutation.call is not None else None)
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
-                               generation=parent.generation + 1, mutation=mutation.description)
+                               generation=parent.generation + 1, mutation=mutation.description,
+                               llm_call_id=call_id)
         if mutation.source is None:
             self._record(replace(base, failure="mutation", error=mutation.error))
             return

@@ -1,4 +1,6 @@
-"""Mutators propose children: offline AST edits now, LLMs over OpenAI-compatible APIs next."""
+"""Mutators propose children: offline AST edits, or an LLM over an OpenAI-compatible API."""
+
+from pathlib import Path
 
 from adrs.config import MutatorConfig
 from adrs.errors import UserError
@@ -8,7 +10,12 @@ from adrs.mutate.offline import OfflineMutator
 __all__ = ["Mutation", "MutationRequest", "Mutator", "OfflineMutator", "Parent", "make_mutator"]
 
 
-def make_mutator(cfg: MutatorConfig) -> Mutator:
+def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None) -> Mutator:
     if cfg.kind == "offline":
         return OfflineMutator(cfg.max_edits, cfg.crossover)
-    raise UserError(f"unknown mutator kind '{cfg.kind}' in [mutator]; available: offline")
+    if cfg.kind == "llm":
+        from adrs.mutate.llm import LLMMutator
+
+        return LLMMutator(cfg.model, cfg.base_url, cfg.api_key_env, cfg.temperature,
+                          cfg.max_tokens, cfg.timeout_seconds, cfg.max_retries, problem_root)
+    raise UserError(f"unknown mutator kind '{cfg.kind}' in [mutator]; available: offline, llm")

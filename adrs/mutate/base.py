@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class Mutation:
     description: str
     other_parent_id: int | None = None
     error: str | None = None
+    call: Any = None  # the LLM call that produced it (adrs.mutate.llm.LLMCall), if any
 
 
 class Mutator(Protocol):

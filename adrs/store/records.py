@@ -24,6 +24,7 @@ class CandidateRecord:
     duplicate_of: int | None = None
     duplicate_kind: str | None = None  # syntactic | functional
     mutation: str | None = None
+    llm_call_id: int | None = None
     eval_seconds: float | None = None
     functional_hash: str | None = None
     probe_seconds: float | None = None
