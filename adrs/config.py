@@ -39,6 +39,7 @@ class MutatorConfig:
     max_tokens: int = 4096
     timeout_seconds: float = 120.0  # per call
     max_retries: int = 5  # on 429/5xx/timeouts, exponential backoff, honours Retry-After
+    concurrency: int = 8  # mutations (LLM requests) in flight; at most search.in_flight
 
 
 @dataclass(frozen=True)

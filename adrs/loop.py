@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import OrderedDict
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections import OrderedDict, deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from adrs.errors import UserError
 from adrs.evaluation import evaluate
 from adrs.executors import LocalExecutor
 from adrs.hashing import syntactic_hash
-from adrs.mutate import MutationRequest, Mutator, Parent, make_mutator
+from adrs.mutate import Mutation, MutationRequest, Mutator, Parent, make_mutator
 from adrs.problem import Problem
 from adrs.search.equivalence import EquivalenceRegistry
 from adrs.search.population import Population
@@ -71,6 +71,11 @@ class Search:
         self._in_flight: dict[int, _Child] = {}  # iteration -> child
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
+        # Mutations run in their own pool so slow LLM calls overlap; the deque keeps
+        # them in iteration order. Evaluations run in the executor.
+        self._mutations = ThreadPoolExecutor(max(1, self.cfg.mutator.concurrency),
+                                             thread_name_prefix="adrs-mutate")
+        self._mutating: deque[tuple[int, Scored, Future]] = deque()
         self._bar = None
         self._best, self._failed = float("-inf"), 0  # for the progress line
 
@@ -107,7 +112,22 @@ class Search:
         parent, others = select(self.pop, self.cfg.search, rng)
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others))
-        mutation = self.mutator.mutate(request, rng)
+        future = self._mutations.submit(self.mutator.mutate, request, rng)
+        self._mutating.append((i, parent, future))
+        self._advance(block_until=-1)
+
+    def _advance(self, block_until: int) -> None:
+        """Hand finished mutations on, in iteration order, so evaluations are submitted
+        in that order too; wait for those of iterations <= block_until."""
+        while self._mutating:
+            i, parent, future = self._mutating[0]
+            if i > block_until and not future.done():
+                return
+            self._mutating.popleft()
+            self._after_mutation(i, parent, future.result())
+
+    def _after_mutation(self, i: int, parent: Scored, mutation: Mutation) -> None:
+        """Record the LLM call, skip known sources, and submit the child for evaluation."""
         call_id = (self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
                    if mutation.call is not None else None)
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
@@ -178,7 +198,8 @@ class Search:
                                     deny, registry, i, every)
 
     def _drain(self, until: int) -> None:
-        """Record finished evaluations until none of iteration <= until is outstanding."""
+        """Record finished work until none of iteration <= until is outstanding."""
+        self._advance(block_until=until)
         while any(i <= until for i in self._in_flight):
             done, _ = wait([c.future for c in self._in_flight.values()],
                            return_when=FIRST_COMPLETED)
@@ -261,6 +282,8 @@ class Search:
 
     def _stop_cleanly(self) -> None:
         """Cancel queued work, record whatever finished; the rest is redone on resume."""
+        self._mutations.shutdown(wait=True, cancel_futures=True)
+        self._mutating.clear()  # proposed but never evaluated: redone on resume
         for i, child in self._in_flight.items():
             if child.future.cancel():  # never started: release anyone waiting on its hash
                 self._equivalence.abandon(i)
@@ -272,6 +295,7 @@ class Search:
         self._in_flight.clear()
 
     def _finish(self, status: str, started: float) -> None:
+        self._mutations.shutdown()
         self.executor.shutdown()
         elapsed = self.ctx.run.elapsed_seconds + time.monotonic() - started
         self.ctx.store.update_run(self.ctx.run.id, status=status, elapsed_seconds=elapsed)

@@ -82,3 +82,13 @@ def test_a_search_with_the_llm_mutator_records_every_call(make_ctx, target_probl
     assert all(c[0] == "fake-model" and "hidden target" in c[1] and c[2] and c[3] > 0
                for c in calls)
     assert "sk-not-for-candidates" not in dump
+
+
+def test_llm_calls_overlap_instead_of_queueing(make_ctx, target_problem):
+    with FakeOpenAIServer(lambda body: BETTER, latency=0.3) as server:
+        ctx = make_ctx(target_problem, iterations=8, mutator={
+            "kind": "llm", "model": "fake-model", "base_url": server.url, "concurrency": 8},
+            search={"in_flight": 8})
+        Search(ctx, progress=False).run()
+    assert server.max_active >= 4
+    assert len(server.requests) == 8

@@ -25,6 +25,7 @@ class FakeOpenAIServer:
         self.latency = latency
         self.failures = list(failures or [])  # (status, headers) served before successes
         self.requests: list[dict] = []
+        self.active = self.max_active = 0  # requests being answered now / at most at once
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -53,6 +54,15 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server._lock:
                     server.requests.append(body)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    self._answer(body)
+                finally:
+                    with server._lock:
+                        server.active -= 1
+
+            def _answer(self, body: dict):
                 time.sleep(server.latency)
                 if failure := server._next_failure():
                     status, headers = failure
