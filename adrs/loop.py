@@ -112,7 +112,11 @@ class Search:
         parent, others = select(self.pop, self.cfg.search, rng)
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others))
-        future = self._mutations.submit(self.mutator.mutate, request, rng)
+        if getattr(self.mutator, "waits_on_io", True):
+            future = self._mutations.submit(self.mutator.mutate, request, rng)
+        else:  # CPU-bound (offline): a thread would only add overhead under the GIL
+            future = Future()
+            future.set_result(self.mutator.mutate(request, rng))
         self._mutating.append((i, parent, future))
         self._advance(block_until=-1)
 

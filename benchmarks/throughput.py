@@ -43,6 +43,8 @@ def program(value: float) -> str:
 class InstantMutator:
     """A new, never-seen program per call, at no cost."""
 
+    waits_on_io = False
+
     def __init__(self):
         self.n = 0
 
@@ -52,12 +54,15 @@ class InstantMutator:
 
 
 class InstantExecutor:
-    """Evaluates nothing: the score is read off the source, the future is already done."""
+    """Evaluates nothing: the score is read off the source, the future is already done.
+
+    Returns what the loop's worker function returns: (Evaluation, equivalent iteration).
+    """
 
     def submit(self, fn, problem, source, *args):
         f = Future()
         score = float(source.split("return ")[1].split("\n")[0])
-        f.set_result(Evaluation("ok", score, {"score": score}, seconds=0.0))
+        f.set_result((Evaluation("ok", score, {"score": score}, seconds=0.0), None))
         return f
 
     def shutdown(self, cancel=False):

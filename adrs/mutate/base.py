@@ -37,4 +37,7 @@ class Mutation:
 
 
 class Mutator(Protocol):
+    """Proposes one child. A mutator that sets `waits_on_io = False` (pure CPU work) is
+    run inline by the loop; others (LLM calls) run in a pool so their waits overlap."""
+
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation: ...

@@ -32,6 +32,8 @@ _TRIES = 8
 
 
 class OfflineMutator:
+    waits_on_io = False  # pure CPU: the loop runs it inline, not in its mutation pool
+
     def __init__(self, max_edits: int = 3, crossover: float = 0.15):
         self.max_edits = max(1, max_edits)
         self.crossover = crossover
