@@ -29,6 +29,7 @@ def run_status(store: Store, run: Run) -> dict:
         "duplicates": counts["duplicates"],
         "probe_seconds": counts["probe_seconds"],
         "eval_seconds_saved": counts["eval_seconds_saved"],
+        "models": store.model_usage(run.id),
         "seed": run.seed,
         "db": store.url,
     }
@@ -61,5 +62,9 @@ def format_status(st: dict) -> str:
     if st["failures"]:
         lines.append("failures   " + ", ".join(
             f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))
+    for model, u in sorted(st["models"].items()):
+        lines.append(f"model      {model}: {u['calls']} calls ({u['failed_calls']} failed), "
+                     f"{u['ok_children']} scored children, {u['tokens_in']:,} tokens in, "
+                     f"{u['tokens_out']:,} out, {u['mean_latency_seconds']:.2f} s mean latency")
     lines.append(f"database   {st['db']}")
     return "\n".join(lines)

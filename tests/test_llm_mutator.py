@@ -79,6 +79,10 @@ def test_a_search_with_the_llm_mutator_records_every_call(make_ctx, target_probl
                                       "is not null").scalar()
         dump = " ".join(str(r) for r in conn.exec_driver_sql("select * from llm_calls"))
     assert len(calls) == 6 == linked
+    usage = st["models"]["fake-model"]
+    assert (usage["calls"], usage["failed_calls"]) == (6, 0)
+    assert usage["ok_children"] == st["by_status"].get("ok", 0) - 1  # all but the initial
+    assert usage["tokens_out"] == sum(len(r.split()) for r in ["no code here"] + [BETTER] * 5)
     assert all(c[0] == "fake-model" and "hidden target" in c[1] and c[2] and c[3] > 0
                for c in calls)
     assert "sk-not-for-candidates" not in dump

@@ -168,6 +168,24 @@ class Store:
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]
 
+    def model_usage(self, run_id: int) -> dict[str, dict]:
+        """Per model: calls, failed calls, tokens, cost, mean latency, children that scored."""
+        with self.session() as s:
+            calls = s.execute(
+                select(LLMCall.model, func.count(), func.count(LLMCall.error),
+                       func.sum(LLMCall.tokens_in), func.sum(LLMCall.tokens_out),
+                       func.sum(LLMCall.cost), func.avg(LLMCall.latency_seconds))
+                .where(LLMCall.run_id == run_id).group_by(LLMCall.model)).all()
+            ok = dict(s.execute(
+                select(LLMCall.model, func.count())
+                .join(Candidate, Candidate.llm_call_id == LLMCall.id)
+                .where(LLMCall.run_id == run_id, Candidate.status == "ok")
+                .group_by(LLMCall.model)).all())
+        return {m: {"calls": n, "failed_calls": err, "tokens_in": int(tin or 0),
+                    "tokens_out": int(tout or 0), "cost": float(cost or 0.0),
+                    "mean_latency_seconds": float(lat or 0.0), "ok_children": ok.get(m, 0)}
+                for m, n, err, tin, tout, cost, lat in calls}
+
     def summary(self, run_id: int) -> dict:
         """Counts by status, failure reason and duplicate kind; time spent and saved."""
         original = aliased(Candidate)
