@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="concurrent evaluations (default: CPU cores)")
     run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md)")
     run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
+    _budget_args(run)
     _store_args(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped run")
     resume.add_argument("run", help="run name or archive folder")
     resume.add_argument("--iterations", type=int, help="extend the run to this many")
+    _budget_args(resume)
     _store_args(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     resume.set_defaults(func=_cmd_resume)
@@ -80,6 +82,16 @@ def _reader(sub, name: str, help: str, func) -> None:
     p.set_defaults(func=func)
 
 
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-cost", type=float, help="stop cleanly after this many USD of LLM calls")
+    p.add_argument("--max-tokens", type=int, help="stop cleanly after this many LLM tokens")
+
+
+def _budgets(args) -> dict:
+    return {k: v for k, v in (("max_cost", args.max_cost), ("max_tokens", args.max_tokens))
+            if v is not None}
+
+
 def _store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="SQLAlchemy database URL (default: ARCHIVE/RUN/adrs.db)")
     p.add_argument("--archive", type=Path, default=ARCHIVE,
@@ -91,6 +103,7 @@ def _cmd_run(args) -> int:
 
     overrides = {k: v for k, v in (("iterations", args.iterations), ("seed", args.seed),
                                    ("workers", args.workers)) if v is not None}
+    overrides.update(_budgets(args))
     ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,
                     config_file=args.config, overrides=overrides)
     return _search(ctx, args.quiet)
@@ -99,7 +112,8 @@ def _cmd_run(args) -> int:
 def _cmd_resume(args) -> int:
     from adrs.runs import resume_run
 
-    ctx = resume_run(args.run, db=args.db, archive=args.archive, iterations=args.iterations)
+    ctx = resume_run(args.run, db=args.db, archive=args.archive, iterations=args.iterations,
+                     budgets=_budgets(args))
     return _search(ctx, args.quiet)
 
 
@@ -109,8 +123,13 @@ def _search(ctx, quiet: bool) -> int:
 
     print(f"adrs: run {ctx.run.name}: {ctx.problem.name}, {ctx.run.iterations} iterations, "
           f"{ctx.config.worker_count} workers, archive {ctx.archive_dir}", file=sys.stderr)
-    Search(ctx, progress=not quiet).run()
+    search = Search(ctx, progress=not quiet)
+    search.run()
     print(format_status(run_status(ctx.store, ctx.run)))
+    if search.stop_reason:
+        print(f"stopped: {search.stop_reason}; raise it and continue with: "
+              f"adrs resume {ctx.run.name} --max-cost/--max-tokens ...")
+        return 3
     if ctx.run.status == "interrupted":
         print(f"stopped early; continue with: adrs resume {ctx.run.name}")
         return 130

@@ -40,6 +40,8 @@ class MutatorConfig:
     timeout_seconds: float = 120.0  # per call
     max_retries: int = 5  # on 429/5xx/timeouts, exponential backoff, honours Retry-After
     concurrency: int = 8  # mutations (LLM requests) in flight; at most search.in_flight
+    # USD per million tokens, in and out, by model: {"gpt-x" = [2.5, 10.0]}
+    prices: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class RunConfig:
     iterations: int = 200  # children to generate (the initial program is iteration 0)
     seed: int = 0
     workers: int = 0  # concurrent evaluations; 0 means one per CPU core
+    max_cost: float = 0.0  # stop cleanly once LLM calls cost this many USD; 0 = no limit
+    max_tokens: int = 0  # stop cleanly once LLM calls used this many tokens; 0 = no limit
     search: SearchConfig = field(default_factory=SearchConfig)
     mutator: MutatorConfig = field(default_factory=MutatorConfig)
     hashing: HashingConfig = field(default_factory=HashingConfig)
@@ -119,6 +123,18 @@ def _checked(value: Any, kind: type, where: str, key: str):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UserError(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
+    if kind is dict:
+        return _prices(value, where, key)
     if kind in (int, float) and value < 0:
         raise UserError(f"{where}: '{key}' must not be negative, got {value!r}")
     return value
+
+
+def _prices(value: dict, where: str, key: str) -> dict:
+    for model, price in value.items():
+        ok = (isinstance(price, list) and len(price) == 2
+              and all(isinstance(p, (int, float)) and p >= 0 for p in price))
+        if not ok:
+            raise UserError(f"{where}: '{key}.{model}' must be [usd_per_million_in, "
+                            f"usd_per_million_out], got {price!r}")
+    return {m: [float(p) for p in price] for m, price in value.items()}

@@ -76,6 +76,8 @@ class Search:
         self._mutations = ThreadPoolExecutor(max(1, self.cfg.mutator.concurrency),
                                              thread_name_prefix="adrs-mutate")
         self._mutating: deque[tuple[int, Scored, Future]] = deque()
+        self._spent_cost, self._spent_tokens = 0.0, 0  # by LLM calls, this run in total
+        self.stop_reason: str | None = None
         self._bar = None
         self._best, self._failed = float("-inf"), 0  # for the progress line
 
@@ -91,9 +93,11 @@ class Search:
             todo = [i for i in range(1, run.iterations + 1) if i not in self._done]
             with self._progress_bar(run.iterations - len(todo)) as self._bar:
                 for i in todo:
+                    if self._budget_spent():
+                        break
                     self._step(i)
                 self._drain(until=run.iterations)
-            status = "finished"
+            status = "stopped" if self.stop_reason else "finished"
         except KeyboardInterrupt:
             self._stop_cleanly()
             status = "interrupted"
@@ -132,8 +136,11 @@ class Search:
 
     def _after_mutation(self, i: int, parent: Scored, mutation: Mutation) -> None:
         """Record the LLM call, skip known sources, and submit the child for evaluation."""
-        call_id = (self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
-                   if mutation.call is not None else None)
+        call_id = None
+        if mutation.call is not None:
+            call_id = self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
+            self._spent_cost += mutation.call.cost
+            self._spent_tokens += mutation.call.tokens_in + mutation.call.tokens_out
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
                                generation=parent.generation + 1, mutation=mutation.description,
@@ -156,8 +163,22 @@ class Search:
 
     # --- state ---
 
+    def _budget_spent(self) -> bool:
+        """True (with a reason) once a budget ran out; in-flight work still completes."""
+        cfg = self.cfg
+        if cfg.max_cost and self._spent_cost >= cfg.max_cost:
+            self.stop_reason = (f"the cost budget (--max-cost {cfg.max_cost:g} USD) ran out: "
+                                f"{self._spent_cost:.4f} USD spent")
+        elif cfg.max_tokens and self._spent_tokens >= cfg.max_tokens:
+            self.stop_reason = (f"the token budget (--max-tokens {cfg.max_tokens}) ran out: "
+                                f"{self._spent_tokens} tokens used")
+        return self.stop_reason is not None
+
     def _restore(self) -> None:
         """Rebuild selection state from the store (a fresh run has no rows yet)."""
+        usage = self.ctx.store.model_usage(self.ctx.run.id).values()
+        self._spent_cost = sum(u["cost"] for u in usage)
+        self._spent_tokens = sum(u["tokens_in"] + u["tokens_out"] for u in usage)
         rows = self.ctx.store.history(self.ctx.run.id)
         self._done = {r.iteration for r in rows}
         known: dict[str, list[int]] = {}

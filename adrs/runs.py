@@ -28,11 +28,15 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
     return RunContext(store, run, problem, cfg, run_dir)
 
 
-def resume_run(name: str, *, db: str | None, archive: Path,
-               iterations: int | None = None) -> RunContext:
+def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | None = None,
+               budgets: dict | None = None) -> RunContext:
     store, run, run_dir = open_run(name, db=db, archive=archive)
     problem = _problem_of(run)
-    cfg = configuration.build(run.config, where=f"stored config of run {run.name}")
+    cfg = configuration.build(run.config, budgets or {},
+                              where=f"stored config of run {run.name} with new budgets")
+    if budgets:
+        run.config = cfg.to_dict()
+        store.update_run(run.id, config=run.config)
     if iterations is not None:
         if iterations < run.iterations:
             raise UserError(f"run {run.name} already targets {run.iterations} iterations; "

@@ -96,3 +96,44 @@ def test_llm_calls_overlap_instead_of_queueing(make_ctx, target_problem):
         Search(ctx, progress=False).run()
     assert server.max_active >= 4
     assert len(server.requests) == 8
+
+
+def _calls(ctx):
+    with ctx.store.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "select count(*), sum(cost), sum(tokens_in + tokens_out), "
+            "(select count(*) from candidates where llm_call_id is not null) "
+            "from llm_calls").fetchone()
+
+
+def test_budgets_stop_the_run_cleanly_and_resume_can_raise_them(tmp_path, monkeypatch):
+    from conftest import FIXTURES
+
+    from adrs.runs import resume_run, start_run
+
+    with FakeOpenAIServer(lambda body: BETTER) as server:
+        mutator = {"kind": "llm", "model": "fake-model", "base_url": server.url,
+                   "concurrency": 2, "prices": {"fake-model": [0.0, 1e6]}}  # 1 USD per token out
+        ctx = start_run(str(FIXTURES / "target_number"), name="b", db=None, archive=tmp_path,
+                        config_file=None, overrides={"iterations": 30, "max_cost": 20.0,
+                                                     "mutator": mutator,
+                                                     "search": {"in_flight": 2}})
+        search = Search(ctx, progress=False)
+        search.run()
+        calls, cost, _, linked = _calls(ctx)
+        assert ctx.run.status == "stopped" and "cost budget" in search.stop_reason
+        assert cost >= 20.0 and 3 <= calls < 30
+        assert linked == calls  # every call that was in flight was finished and recorded
+        again = resume_run("b", db=None, archive=tmp_path, budgets={"max_cost": 1000.0})
+        Search(again, progress=False).run()
+        assert again.run.status == "finished" and _calls(again)[0] == 30
+        tokens = resume_run("b", db=None, archive=tmp_path, iterations=40,
+                            budgets={"max_tokens": 1})
+        stopper = Search(tokens, progress=False)
+        stopper.run()
+        assert "token budget" in stopper.stop_reason and _calls(tokens)[0] == 30
+
+
+def test_bad_price_tables_are_refused_with_the_key_named(make_ctx, target_problem):
+    with pytest.raises(UserError, match="mutator.prices.m"):
+        make_ctx(target_problem, mutator={"prices": {"m": [1.0]}})

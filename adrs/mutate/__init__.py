@@ -17,5 +17,6 @@ def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None) -> Mutato
         from adrs.mutate.llm import LLMMutator
 
         return LLMMutator(cfg.model, cfg.base_url, cfg.api_key_env, cfg.temperature,
-                          cfg.max_tokens, cfg.timeout_seconds, cfg.max_retries, problem_root)
+                          cfg.max_tokens, cfg.timeout_seconds, cfg.max_retries, problem_root,
+                          cfg.prices.get(cfg.model))
     raise UserError(f"unknown mutator kind '{cfg.kind}' in [mutator]; available: offline, llm")

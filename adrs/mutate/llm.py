@@ -37,12 +37,13 @@ class LLMCall:
     tokens_out: int = 0
     latency_seconds: float = 0.0
     error: str | None = None
+    cost: float = 0.0  # USD, from the price table in config
 
 
 class LLMMutator:
     def __init__(self, model: str, base_url: str, api_key_env: str, temperature: float,
                  max_tokens: int, timeout_seconds: float, max_retries: int,
-                 problem_root: Path | None = None):
+                 problem_root: Path | None = None, price: list[float] | None = None):
         import openai  # imported here so offline runs never load it
 
         if not model:
@@ -53,6 +54,7 @@ class LLMMutator:
                             "(or name another with mutator.api_key_env)")
         self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
         self.problem_root = problem_root
+        self.price = price or [0.0, 0.0]  # USD per million tokens in, out
         self.client = openai.OpenAI(base_url=base_url or None, api_key=key or "not-needed",
                                     timeout=timeout_seconds, max_retries=max_retries)
         self._api_error = openai.APIError
@@ -74,8 +76,11 @@ class LLMMutator:
                             call=call)
         text = reply.choices[0].message.content or ""
         usage = reply.usage
-        call = LLMCall(self.model, user, text, usage.prompt_tokens if usage else 0,
-                       usage.completion_tokens if usage else 0, time.perf_counter() - start)
+        tokens_in = usage.prompt_tokens if usage else 0
+        tokens_out = usage.completion_tokens if usage else 0
+        cost = (tokens_in * self.price[0] + tokens_out * self.price[1]) / 1e6
+        call = LLMCall(self.model, user, text, tokens_in, tokens_out,
+                       time.perf_counter() - start, cost=cost)
         region = _region_from_reply(text)
         if region is None:
             return Mutation(None, f"llm: {self.model}", error="the reply has no code block",
