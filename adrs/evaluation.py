@@ -43,9 +43,8 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
     out = run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
                         deny_read, problem.probes_json if probe else None, on_probe)
     fh = seen[0] if seen else None
-    ev = _score(problem, out)
-    if out.stopped:
-        ev = Evaluation("equivalent", seconds=out.wall_seconds)
+    ev = Evaluation("equivalent", seconds=out.wall_seconds) if out.stopped else \
+        _score(problem, out)
     return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds)
 
 

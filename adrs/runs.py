@@ -33,7 +33,7 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     store, run, run_dir = open_run(name, db=db, archive=archive)
     problem = _problem_of(run)
     cfg = configuration.build(run.config, budgets or {},
-                              where=f"stored config of run {run.name} with new budgets")
+                              where=f"stored config of run {run.name}")
     if budgets:
         run.config = cfg.to_dict()
         store.update_run(run.id, config=run.config)
