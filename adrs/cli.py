@@ -53,6 +53,23 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     resume.set_defaults(func=_cmd_resume)
 
+    replay = sub.add_parser("replay", help="re-run a recorded LLM search offline, "
+                            "serving its recorded replies")
+    replay.add_argument("run", help="the recorded run (name or archive folder)")
+    replay.add_argument("--into", required=True, help="name of the new run")
+    _store_args(replay)
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.set_defaults(func=_cmd_replay)
+
+    fake = sub.add_parser("fake-llm", help="serve a fake OpenAI-compatible model for tests "
+                          "and demos (offline edits as diffs or rewrites)")
+    fake.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    fake.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    fake.add_argument("--fault", help="inject a fault: rate_limit, server_error, hang, "
+                      "truncated, malformed, no_code, bad_diff")
+    fake.add_argument("--fault-every", type=int, default=3, help="every N-th request faults")
+    fake.set_defaults(func=_cmd_fake_llm)
+
     _reader(sub, "status", "progress, scores and failures of a run", _cmd_status)
     _reader(sub, "best", "print the best program of a run and its metrics", _cmd_best)
 
@@ -115,6 +132,45 @@ def _cmd_resume(args) -> int:
     ctx = resume_run(args.run, db=args.db, archive=args.archive, iterations=args.iterations,
                      budgets=_budgets(args))
     return _search(ctx, args.quiet)
+
+
+def _cmd_replay(args) -> int:
+    from adrs.runs import replay_run
+
+    ctx = replay_run(args.run, args.into, db=args.db, archive=args.archive)
+    code = _search(ctx, args.quiet)
+    _compare_replay(ctx, args.run)
+    return code
+
+
+def _compare_replay(ctx, source: str) -> None:
+    """Say whether the replay arrived where the recording did."""
+    store = ctx.store
+    src = store.get_run(source) or store.get_run(ctx.config.mutator.replay_run)
+    hashes = [{r.iteration: r.syntactic_hash for r in store.history(run.id)}
+              for run in (src, ctx.run)]
+    best = [b[0].score if (b := store.best(run.id, 1)) else None for run in (src, ctx.run)]
+    same = sum(hashes[0].get(i) == h for i, h in hashes[1].items())
+    print(f"replay: {same}/{len(hashes[1])} candidates identical to run {src.name}; best "
+          f"{best[1]} vs recorded {best[0]}")
+
+
+def _cmd_fake_llm(args) -> int:
+    from adrs.mutate.fake_server import FAULTS, FakeOpenAIServer
+
+    if args.fault and args.fault not in FAULTS:
+        raise UserError(f"unknown --fault {args.fault!r}; choose from {', '.join(FAULTS)}")
+    try:
+        server = FakeOpenAIServer(latency=args.latency, fault=args.fault,
+                                  fault_every=args.fault_every, port=args.port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on port {args.port}: {exc.strerror}; "
+                        "choose another --port") from None
+    print(f"fake OpenAI-compatible server at {server.url} (Ctrl-C to stop); point adrs at "
+          f"it with [mutator] kind = \"llm\", model = \"fake\", base_url = \"{server.url}\"",
+          flush=True)
+    server.serve_forever()
+    return 0
 
 
 def _search(ctx, quiet: bool) -> int:

@@ -29,10 +29,20 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class MutatorConfig:
-    kind: str = "offline"  # offline: AST edits, no network; llm: an OpenAI-compatible model
+    # offline: AST edits, no network; llm: an OpenAI-compatible model;
+    # replay: serve the LLM responses recorded by run `replay_run` (adrs replay)
+    kind: str = "offline"
     max_edits: int = 3  # an offline child gets 1..max_edits edits
-    crossover: float = 0.15  # chance of statement crossover with a second parent
+    # Chance of crossover with a second parent (offline: one statement; llm: the
+    # crossover prompt). llm: of the rest, `diff` asks for SEARCH/REPLACE edits and
+    # the remainder for a full rewrite of the evolvable region.
+    crossover: float = 0.15
+    diff: float = 0.6
     model: str = ""  # llm: model name as the endpoint knows it
+    # llm ensemble: {"model-a" = 3, "model-b" = 1} sends 3/4 of requests to a;
+    # replaces `model` when set
+    models: dict = field(default_factory=dict)
+    bandit: bool = False  # llm: UCB choice of model by improvement per dollar
     base_url: str = ""  # llm: e.g. http://localhost:8000/v1 for vLLM; empty = OpenAI
     api_key_env: str = "OPENAI_API_KEY"  # llm: environment variable holding the key
     temperature: float = 0.8
@@ -40,6 +50,12 @@ class MutatorConfig:
     timeout_seconds: float = 120.0  # per call
     max_retries: int = 5  # on 429/5xx/timeouts, exponential backoff, honours Retry-After
     concurrency: int = 8  # mutations (LLM requests) in flight; at most search.in_flight
+    breaker_failures: int = 5  # failed calls in a row that pause a model; 0 = never
+    breaker_seconds: float = 60.0  # how long a tripped model is paused
+    prompt_chars: int = 24000  # user prompt bound: inspirations are dropped to fit
+    recent_failures: int = 3  # failed children shown in the prompt, with their errors
+    templates: str = ""  # folder of prompt templates overriding the problem's and shared
+    replay_run: str = ""  # replay: the recorded run whose responses are served
     # USD per million tokens, in and out, by model: {"gpt-x" = [2.5, 10.0]}
     prices: dict = field(default_factory=dict)
 
@@ -124,10 +140,18 @@ def _checked(value: Any, kind: type, where: str, key: str):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UserError(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
     if kind is dict:
-        return _prices(value, where, key)
+        return _prices(value, where, key) if key.endswith("prices") else \
+            _weights(value, where, key)
     if kind in (int, float) and value < 0:
         raise UserError(f"{where}: '{key}' must not be negative, got {value!r}")
     return value
+
+
+def _weights(value: dict, where: str, key: str) -> dict:
+    for model, weight in value.items():
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+            raise UserError(f"{where}: '{key}.{model}' must be a weight >= 0, got {weight!r}")
+    return {m: float(w) for m, w in value.items()}
 
 
 def _prices(value: dict, where: str, key: str) -> dict:

@@ -28,6 +28,7 @@ from adrs.evaluation import evaluate
 from adrs.executors import LocalExecutor
 from adrs.hashing import syntactic_hash
 from adrs.mutate import Mutation, MutationRequest, Mutator, Parent, make_mutator
+from adrs.mutate.base import FailureNote
 from adrs.problem import Problem
 from adrs.search.equivalence import EquivalenceRegistry
 from adrs.search.population import Population
@@ -60,7 +61,7 @@ class Search:
                  progress: bool = True):
         self.ctx = ctx
         self.cfg = ctx.config
-        self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root)
+        self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root, ctx.store)
         self.executor = executor or LocalExecutor(self.cfg.worker_count)
         self.progress = progress
         self.pop = Population(self.cfg.search.elite_pool)
@@ -71,12 +72,20 @@ class Search:
         self._in_flight: dict[int, _Child] = {}  # iteration -> child
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
+        self._scores: dict[int, float] = {}  # visible successful candidates, for LLM gains
+        self._failures: deque[FailureNote] = deque(maxlen=self.cfg.mutator.recent_failures)
+        self._calls: dict[int, tuple[str, float]] = {}  # iteration -> (model, cost)
         # Mutations run in their own pool so slow LLM calls overlap; the deque keeps
         # them in iteration order. Evaluations run in the executor.
         self._mutations = ThreadPoolExecutor(max(1, self.cfg.mutator.concurrency),
                                              thread_name_prefix="adrs-mutate")
         self._mutating: deque[tuple[int, Scored, Future]] = deque()
-        self._spent_cost, self._spent_tokens = 0.0, 0  # by LLM calls, this run in total
+        # LLM spending of iterations <= i - in_flight (known at step i whatever the
+        # timing); later calls wait in _unbilled.
+        self._spent_cost, self._spent_tokens = 0.0, 0
+        self._unbilled: list[tuple[int, float, int]] = []  # heap of (iteration, cost, tokens)
+        self._recent_bills: deque[tuple[float, int]] = deque(
+            maxlen=max(8, self.cfg.search.in_flight))
         self.stop_reason: str | None = None
         self._bar = None
         self._best, self._failed = float("-inf"), 0  # for the progress line
@@ -93,7 +102,7 @@ class Search:
             todo = [i for i in range(1, run.iterations + 1) if i not in self._done]
             with self._progress_bar(run.iterations - len(todo)) as self._bar:
                 for i in todo:
-                    if self._budget_spent():
+                    if self._budget_spent(i):
                         break
                     self._step(i)
                 self._drain(until=run.iterations)
@@ -115,8 +124,11 @@ class Search:
         rng = np.random.default_rng([self.cfg.seed, i])
         parent, others = select(self.pop, self.cfg.search, rng)
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
-                                  tuple(self._parent(o) for o in others))
-        if getattr(self.mutator, "waits_on_io", True):
+                                  tuple(self._parent(o) for o in others),
+                                  tuple(self._failures), i)
+        if hasattr(self.mutator, "prepare"):  # choices now, in order; the wait in the pool
+            future = self._mutations.submit(self.mutator.prepare(request, rng))
+        elif getattr(self.mutator, "waits_on_io", True):
             future = self._mutations.submit(self.mutator.mutate, request, rng)
         else:  # CPU-bound (offline): a thread would only add overhead under the GIL
             future = Future()
@@ -139,14 +151,16 @@ class Search:
         call_id = None
         if mutation.call is not None:
             call_id = self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
-            self._spent_cost += mutation.call.cost
-            self._spent_tokens += mutation.call.tokens_in + mutation.call.tokens_out
+            heapq.heappush(self._unbilled, (i, mutation.call.cost,
+                                            mutation.call.tokens_in + mutation.call.tokens_out))
+            self._calls[i] = (mutation.call.model, mutation.call.cost)
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
                                generation=parent.generation + 1, mutation=mutation.description,
                                llm_call_id=call_id)
         if mutation.source is None:
-            self._record(replace(base, failure="mutation", error=mutation.error))
+            self._record(replace(base, failure=f"mutation:{mutation.reason}",
+                                 error=mutation.error))
             return
         h = syntactic_hash(mutation.source)
         record = replace(base, source=mutation.source, syntactic_hash=h)
@@ -163,15 +177,34 @@ class Search:
 
     # --- state ---
 
-    def _budget_spent(self) -> bool:
-        """True (with a reason) once a budget ran out; in-flight work still completes."""
-        cfg = self.cfg
-        if cfg.max_cost and self._spent_cost >= cfg.max_cost:
+    def _budget_spent(self, i: int) -> bool:
+        """True (with a reason) if starting iteration i would overrun a budget.
+
+        The calls still in flight are counted at the mean price of those already
+        billed, so the run stops about one call's price from the budget rather than
+        `in_flight` calls past it (the price of the most recent calls is used, since
+        prompts grow as the population does). Only iterations <= i - in_flight are billed here,
+        which keeps the stopping point independent of timing (replays stop alike).
+        """
+        cfg, lag = self.cfg, i - self.cfg.search.in_flight
+        if not (cfg.max_cost or cfg.max_tokens):
+            return False
+        self._drain(until=lag)
+        while self._unbilled and self._unbilled[0][0] <= lag:
+            _, cost, tokens = heapq.heappop(self._unbilled)
+            self._spent_cost += cost
+            self._spent_tokens += tokens
+            self._recent_bills.append((cost, tokens))
+        pending = i - 1 - max(lag, 0)
+        recent = self._recent_bills or [(0.0, 0)]  # prompts grow: recent calls predict best
+        cost = self._spent_cost + pending * sum(c for c, _ in recent) / len(recent)
+        tokens = self._spent_tokens + pending * sum(t for _, t in recent) / len(recent)
+        if cfg.max_cost and cost >= cfg.max_cost:
             self.stop_reason = (f"the cost budget (--max-cost {cfg.max_cost:g} USD) ran out: "
-                                f"{self._spent_cost:.4f} USD spent")
-        elif cfg.max_tokens and self._spent_tokens >= cfg.max_tokens:
+                                f"{self._spent_cost:.4f} USD billed, {pending} calls finishing")
+        elif cfg.max_tokens and tokens >= cfg.max_tokens:
             self.stop_reason = (f"the token budget (--max-tokens {cfg.max_tokens}) ran out: "
-                                f"{self._spent_tokens} tokens used")
+                                f"{self._spent_tokens} tokens billed, {pending} calls finishing")
         return self.stop_reason is not None
 
     def _restore(self) -> None:
@@ -197,7 +230,14 @@ class Search:
             _, r = heapq.heappop(self._unrevealed)
             if r.status == "ok":
                 self.pop.add(Scored(r.id, r.iteration, r.score, r.generation))
+                self._scores[r.id] = r.score
+            elif r.status == "failed":
+                self._failures.append(FailureNote(r.mutation, r.failure or "", r.error))
             self.pop.note_child(r.parent_id)
+            if r.model and hasattr(self.mutator, "observe"):
+                parent = self._scores.get(r.parent_id)
+                gain = r.score - parent if r.status == "ok" and parent is not None else 0.0
+                self.mutator.observe(r.model, gain, r.cost)
 
     def _parent(self, s: Scored) -> Parent:
         if s.id not in self._parents:
@@ -271,9 +311,11 @@ class Search:
     def _record(self, rec: CandidateRecord) -> int:
         cid = self.ctx.store.add_candidate(self.ctx.run.id, rec)
         self._ids[rec.iteration] = cid
+        model, cost = self._calls.pop(rec.iteration, (None, 0.0))
         heapq.heappush(self._unrevealed, (rec.iteration, HistoryRow(
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
-            rec.syntactic_hash, rec.functional_hash)))
+            rec.syntactic_hash, rec.functional_hash, rec.failure, rec.error, rec.mutation,
+            model, cost)))
         self._done.add(rec.iteration)
         self._note_progress(rec)
         return cid

@@ -46,6 +46,31 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     return RunContext(store, run, problem, cfg, run_dir)
 
 
+def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunContext:
+    """A new run that repeats `source` with its recorded LLM replies and no network.
+
+    With the default archive layout the source's database is copied to
+    ARCHIVE/INTO first, so the replay sits beside the recording it reads and the
+    original archive is left untouched; with --db both runs share that database.
+    """
+    from adrs.mutate.replay import recorded_calls
+
+    store, src, _ = open_run(source, db=db, archive=archive)
+    recorded_calls(store, src)  # before anything is written
+    run_dir = archive / into
+    if db is None:
+        target = _store(None, run_dir, create=True)
+        with store.engine.connect() as a, target.engine.connect() as b:
+            a.connection.dbapi_connection.backup(b.connection.dbapi_connection)
+        store.close()
+        store = target
+    cfg = configuration.build(src.config, {"mutator": {"kind": "replay", "replay_run": src.name}},
+                              where=f"stored config of run {src.name}")
+    last = max((r.iteration for r in store.history(src.id)), default=0)
+    run = store.create_run(into, src.problem, src.problem_path, cfg.to_dict(), cfg.seed, last)
+    return RunContext(store, run, _problem_of(src), cfg, run_dir)
+
+
 def open_run(name: str, *, db: str | None, archive: Path) -> tuple[Store, Run, Path]:
     """Find an existing run by name (or archive folder path) for reading or resuming."""
     as_path = Path(name)

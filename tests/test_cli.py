@@ -126,7 +126,15 @@ def test_ctrl_c_stops_cleanly_and_resume_gives_the_uninterrupted_archive(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "adrs", "run", TARGET, "--iterations", "60",
                              "--name", "cut", "--quiet"], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3)
+    db = tmp_path / "archive" / "cut" / "adrs.db"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # interrupt once the search is under way
+        time.sleep(0.1)
+        try:
+            if db.exists() and _count(db) >= 5:
+                break
+        except sqlite3.OperationalError:  # tables not created yet
+            pass
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -17,7 +17,7 @@ BETTER = "Try this:\n```python\ndef guess(scale):\n    return 3.7\n```\n"
 
 def _mutator(url, **kw):
     cfg = MutatorConfig(**{"kind": "llm", "model": "fake-model", "base_url": url,
-                           "max_retries": 3, **kw})
+                           "max_retries": 3, "diff": 0.0, "crossover": 0.0, **kw})
     return make_mutator(cfg)
 
 
@@ -47,10 +47,11 @@ def test_rate_limits_and_server_errors_are_retried():
 def test_a_reply_without_code_or_a_dead_endpoint_is_a_failed_mutation():
     with FakeOpenAIServer(lambda body: "I cannot help with that.") as server:
         out = _mutator(server.url).mutate(_request(), np.random.default_rng(0))
-    assert out.source is None and "no code block" in out.error and out.call.response
+    assert out.source is None and out.reason == "no_code" and out.call.response
     with FakeOpenAIServer(lambda body: BETTER, failures=[(500, {})] * 5) as server:
         out = _mutator(server.url, max_retries=1).mutate(_request(), np.random.default_rng(0))
     assert out.source is None and "LLM call failed" in out.error and out.call.error
+    assert out.reason == "llm_server_error" and out.call.error.startswith("llm_server_error:")
 
 
 def test_configuration_errors_name_the_fix(monkeypatch):
@@ -71,7 +72,7 @@ def test_a_search_with_the_llm_mutator_records_every_call(make_ctx, target_probl
             "api_key_env": "ADRS_TEST_KEY"})
         Search(ctx, progress=False).run()
     st = run_status(ctx.store, ctx.run)
-    assert st["best_score"] == 0.0 and st["failures"] == {"mutation": 1}
+    assert st["best_score"] == 0.0 and st["failures"] == {"mutation:no_code": 1}
     with ctx.store.engine.connect() as conn:
         calls = conn.exec_driver_sql("select model, prompt, response, tokens_in from llm_calls"
                                      ).fetchall()
@@ -122,7 +123,7 @@ def test_budgets_stop_the_run_cleanly_and_resume_can_raise_them(tmp_path, monkey
         search.run()
         calls, cost, _, linked = _calls(ctx)
         assert ctx.run.status == "stopped" and "cost budget" in search.stop_reason
-        assert cost >= 20.0 and 3 <= calls < 30
+        assert abs(cost - 20.0) <= 6.0 and 3 <= calls < 30  # each call costs 6 USD
         assert linked == calls  # every call that was in flight was finished and recorded
         again = resume_run("b", db=None, archive=tmp_path, budgets={"max_cost": 1000.0})
         Search(again, progress=False).run()

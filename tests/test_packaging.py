@@ -19,7 +19,10 @@ NEEDED = [
     "problems/moe_expert_placement/baselines/eplb_greedy.py",
     "problems/moe_expert_placement/baselines/round_robin.py",
     "problems/moe_expert_placement/README.md",
-    "prompts/mutate.jinja",
+    "prompts/_context.jinja",
+    "prompts/diff.jinja",
+    "prompts/rewrite.jinja",
+    "prompts/crossover.jinja",
     "prompts/system.jinja",
 ]
 

@@ -10,13 +10,17 @@ from adrs.mutate.offline import OfflineMutator
 __all__ = ["Mutation", "MutationRequest", "Mutator", "OfflineMutator", "Parent", "make_mutator"]
 
 
-def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None) -> Mutator:
+def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None,
+                 store=None) -> Mutator:
     if cfg.kind == "offline":
         return OfflineMutator(cfg.max_edits, cfg.crossover)
     if cfg.kind == "llm":
         from adrs.mutate.llm import LLMMutator
 
-        return LLMMutator(cfg.model, cfg.base_url, cfg.api_key_env, cfg.temperature,
-                          cfg.max_tokens, cfg.timeout_seconds, cfg.max_retries, problem_root,
-                          cfg.prices.get(cfg.model))
-    raise UserError(f"unknown mutator kind '{cfg.kind}' in [mutator]; available: offline, llm")
+        return LLMMutator(cfg, problem_root)
+    if cfg.kind == "replay" and store is not None:
+        from adrs.mutate.replay import replay_mutator
+
+        return replay_mutator(cfg, store, problem_root)
+    raise UserError(f"unknown mutator kind '{cfg.kind}' in [mutator]; available: offline, "
+                    "llm (replay is made by `adrs replay`)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,12 +18,23 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class FailureNote:
+    """A recent failed child, shown to models so they learn what breaks."""
+
+    mutation: str | None
+    failure: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class MutationRequest:
     """Everything a mutator may use to propose a child."""
 
     problem_description: str
     parent: Parent
     inspirations: tuple[Parent, ...] = ()  # other good programs (crossover, prompts)
+    failures: tuple[FailureNote, ...] = ()  # recent failed children, newest last
+    iteration: int = 0
 
 
 @dataclass(frozen=True)
@@ -33,11 +45,17 @@ class Mutation:
     description: str
     other_parent_id: int | None = None
     error: str | None = None
+    reason: str = "no_edit"  # why there is no child: recorded as failure "mutation:<reason>"
     call: Any = None  # the LLM call that produced it (adrs.mutate.llm.LLMCall), if any
 
 
 class Mutator(Protocol):
     """Proposes one child. A mutator that sets `waits_on_io = False` (pure CPU work) is
-    run inline by the loop; others (LLM calls) run in a pool so their waits overlap."""
+    run inline by the loop. Others (LLM calls) implement `prepare`: it makes every
+    random choice at once, in iteration order, and returns the slow part, which the
+    loop runs in a pool so waits overlap without making the run depend on timing."""
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation: ...
+
+    def prepare(self, request: MutationRequest,
+                rng: np.random.Generator) -> Callable[[], Mutation]: ...

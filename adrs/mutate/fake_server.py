@@ -1,9 +1,21 @@
 """A real HTTP server that speaks the OpenAI chat-completions protocol, for tests and demos.
 
 No real model is reachable from CI, so the LLM path is exercised against this
-server: it listens on loopback, answers `POST /v1/chat/completions` with
-replies from a responder function, reports token usage, and can inject
-latency and failures (429 with Retry-After, 5xx) to test retries.
+server (`adrs fake-llm --port P`, or `FakeOpenAIServer` in tests). It listens
+on loopback and answers `POST /v1/chat/completions`. By default it behaves like
+a plausible model: it takes the current program from the prompt's first code
+block, edits it with the offline mutator (seeded by the request's `seed`), and
+answers with a SEARCH/REPLACE diff when the prompt asks for one, else with the
+whole program in a code block. It reports token usage and can add latency.
+
+Fault modes, served on every `fault_every`-th request (optionally only to the
+models in `fault_models`), or from an explicit `failures` list of
+(status, headers) served first:
+    rate_limit  429 with Retry-After        server_error  500
+    hang        no answer until after the client's timeout
+    truncated   the body stops short of its Content-Length
+    malformed   200 with a body that is not JSON
+    no_code     a reply with no code        bad_diff  a diff whose SEARCH text is absent
 """
 
 from __future__ import annotations
@@ -11,28 +23,65 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
+
+from adrs import evolve_block
+from adrs.mutate.base import MutationRequest, Parent
+from adrs.mutate.edits import CODE_BLOCK, render_diff
+from adrs.mutate.offline import OfflineMutator
+
 # Takes the request body (model, messages, ...) and returns the assistant's text.
 Responder = Callable[[dict], str]
+FAULTS = ("rate_limit", "server_error", "hang", "truncated", "malformed", "no_code",
+          "bad_diff")
+
+
+def offline_responder(body: dict) -> str:
+    """A plausible model: an offline edit of the prompt's current program."""
+    prompt = body["messages"][-1]["content"]
+    blocks = CODE_BLOCK.findall(prompt)
+    if not blocks:
+        return "I need to see the program to improve it."
+    source = blocks[0]
+    seed = [int(body.get("seed") or 0), zlib.crc32(prompt.encode())]
+    out = OfflineMutator(max_edits=2, crossover=0.0).mutate(
+        MutationRequest("", Parent(0, source, 0.0)), np.random.default_rng(seed))
+    if out.source is None:
+        return "I could not find an improvement this time."
+    if "<<<<<<< SEARCH" in prompt:
+        old, new = evolve_block.split(source).region, evolve_block.split(out.source).region
+        return f"Idea: {out.description}.\n\n{render_diff(old, new)}"
+    return f"Idea: {out.description}.\n\n```python\n{out.source}```\n"
 
 
 class FakeOpenAIServer:
-    def __init__(self, responder: Responder, latency: float = 0.0,
-                 failures: list[tuple[int, dict]] | None = None):
+    def __init__(self, responder: Responder = offline_responder, latency: float = 0.0,
+                 failures: list[tuple[int, dict]] | None = None, fault: str | None = None,
+                 fault_every: int = 3, hang_seconds: float = 5.0, host: str = "127.0.0.1",
+                 port: int = 0, fault_models: set[str] | None = None):
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault mode {fault!r}; choose from {', '.join(FAULTS)}")
         self.responder = responder
         self.latency = latency
         self.failures = list(failures or [])  # (status, headers) served before successes
+        self.fault, self.fault_every, self.hang_seconds = fault, max(1, fault_every), hang_seconds
+        self.fault_models = fault_models  # only these models get faults; None = all
         self.requests: list[dict] = []
+        self.faults_served = 0
         self.active = self.max_active = 0  # requests being answered now / at most at once
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = ThreadingHTTPServer((host, port), self._handler())
+        self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
 
     def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()
@@ -42,45 +91,80 @@ class FakeOpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _next_failure(self) -> tuple[int, dict] | None:
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def _admit(self, body: dict) -> tuple[tuple[int, dict] | None, str | None]:
+        """Log the request; return the injected failure or fault mode it gets, if any."""
         with self._lock:
-            return self.failures.pop(0) if self.failures else None
+            self.requests.append(body)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            if self.failures:
+                return self.failures.pop(0), None
+            if self.fault_models is not None and body.get("model") not in self.fault_models:
+                return None, None
+            if self.fault and len(self.requests) % self.fault_every == 0:
+                self.faults_served += 1
+                return None, self.fault
+            return None, None
 
     def _handler(self):
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+
             def do_POST(self):  # noqa: N802 - the http.server naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server._lock:
-                    server.requests.append(body)
-                    server.active += 1
-                    server.max_active = max(server.max_active, server.active)
+                failure, fault = server._admit(body)
                 try:
-                    self._answer(body)
+                    time.sleep(server.latency)
+                    if failure:
+                        self._send(failure[0], {"error": {"message": "injected failure"}},
+                                   failure[1])
+                    elif not self.path.endswith("/chat/completions"):
+                        self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    else:
+                        self._answer(body, fault)
                 finally:
                     with server._lock:
                         server.active -= 1
 
-            def _answer(self, body: dict):
-                time.sleep(server.latency)
-                if failure := server._next_failure():
-                    status, headers = failure
-                    return self._send(status, {"error": {"message": "injected failure"}},
-                                      headers)
-                if not self.path.endswith("/chat/completions"):
-                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
-                return self._send(200, _completion(body, server.responder(body)))
+            def _answer(self, body: dict, fault: str | None):
+                if fault == "rate_limit":
+                    return self._send(429, {"error": {"message": "slow down"}},
+                                      {"Retry-After": "0.05"})
+                if fault == "server_error":
+                    return self._send(500, {"error": {"message": "injected 500"}})
+                if fault == "hang":
+                    time.sleep(server.hang_seconds)
+                    self.close_connection = True
+                    return None
+                if fault == "malformed":
+                    return self._raw(200, b'{"id": "chatcmpl-fake", "choices": [')
+                text = {"no_code": "Sorry, I have no idea.",
+                        "bad_diff": "<<<<<<< SEARCH\nthis line is not in the program\n=======\n"
+                                    "pass\n>>>>>>> REPLACE\n"}.get(fault or "")
+                data = json.dumps(_completion(body, text or server.responder(body))).encode()
+                if fault == "truncated":
+                    return self._raw(200, data[: len(data) // 2], length=len(data))
+                return self._raw(200, data)
 
             def _send(self, status: int, payload: dict, headers: dict | None = None):
-                data = json.dumps(payload).encode()
+                self._raw(status, json.dumps(payload).encode(), headers=headers)
+
+            def _raw(self, status: int, data: bytes, length: int | None = None,
+                     headers: dict | None = None):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(length or len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
+                if length:  # a short body: the client must see the connection close
+                    self.close_connection = True
 
             def log_message(self, *args):  # keep test output clean
                 pass

@@ -1,29 +1,37 @@
 """LLM mutator: any OpenAI-compatible endpoint (hosted APIs, vLLM, Ollama, llama.cpp).
 
-It renders the system and user prompts from jinja2 templates, asks the model
-for a full rewrite of the evolvable region, and takes the region from the
-reply's code block, so edits outside the region cannot happen. The `openai`
-client retries 429/5xx/timeouts with exponential backoff and honours
-Retry-After. The API key is read from the environment variable named in the
-config; it is never stored and never reaches candidates.
+Per request it picks a model (weighted ensemble or bandit, see models.py) and an
+edit format (SEARCH/REPLACE diff, full rewrite, or crossover of two parents),
+renders the prompt from jinja2 templates, and turns the reply into a child
+confined to the evolvable region (edits.py). Every choice is made in
+`prepare`, in iteration order; only the network call runs in the loop's pool.
+
+The transport is the `openai` client: it retries 429/5xx/timeouts/connection
+errors with exponential backoff and jitter and honours Retry-After. Failed
+calls are reported by reason (llm_rate_limited, llm_timeout, ...). The API key
+is read from the environment variable named in the config; it is never stored
+and never reaches candidates. A replay transport (replay.py) serves recorded
+replies through the same code path.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from adrs import evolve_block
+from adrs.config import MutatorConfig
 from adrs.errors import UserError
-from adrs.mutate.base import Mutation, MutationRequest
-from adrs.mutate.prompt import render
-
-_CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
+from adrs.mutate.base import Mutation, MutationRequest, Parent
+from adrs.mutate.edits import EditError, child_from_reply
+from adrs.mutate.models import ModelChooser
+from adrs.mutate.prompt import Prompts
 
 
 @dataclass(frozen=True)
@@ -36,66 +44,125 @@ class LLMCall:
     tokens_in: int = 0
     tokens_out: int = 0
     latency_seconds: float = 0.0
-    error: str | None = None
+    error: str | None = None  # "<reason>: <message>" for a failed call
     cost: float = 0.0  # USD, from the price table in config
 
 
-class LLMMutator:
-    def __init__(self, model: str, base_url: str, api_key_env: str, temperature: float,
-                 max_tokens: int, timeout_seconds: float, max_retries: int,
-                 problem_root: Path | None = None, price: list[float] | None = None):
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    tokens_in: int
+    tokens_out: int
+    model: str  # the model that answered (a replay answers as the recorded one)
+
+
+class CallFailed(Exception):
+    """A call that produced no reply after retries; `reason` is a short code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Transport(Protocol):
+    def complete(self, model: str, system: str, user: str, seed: int,
+                 iteration: int) -> Reply: ...
+
+
+class OpenAITransport:
+    def __init__(self, cfg: MutatorConfig):
         import openai  # imported here so offline runs never load it
 
-        if not model:
-            raise UserError("[mutator] kind = 'llm' needs a model name: set mutator.model")
-        key = os.environ.get(api_key_env)
-        if not key and not base_url:
-            raise UserError(f"no API key: set the environment variable {api_key_env} "
+        key = os.environ.get(cfg.api_key_env)
+        if not key and not cfg.base_url:
+            raise UserError(f"no API key: set the environment variable {cfg.api_key_env} "
                             "(or name another with mutator.api_key_env)")
-        self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
-        self.problem_root = problem_root
-        self.price = price or [0.0, 0.0]  # USD per million tokens in, out
-        self.client = openai.OpenAI(base_url=base_url or None, api_key=key or "not-needed",
-                                    timeout=timeout_seconds, max_retries=max_retries)
-        self._api_error = openai.APIError
+        self.cfg = cfg
+        self.client = openai.OpenAI(base_url=cfg.base_url or None, api_key=key or "not-needed",
+                                    timeout=cfg.timeout_seconds, max_retries=cfg.max_retries)
+        self._openai = openai
 
-    def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
-        system = render("system.jinja", request, self.problem_root)
-        user = render("mutate.jinja", request, self.problem_root)
-        start = time.perf_counter()
+    def complete(self, model, system, user, seed, iteration) -> Reply:
         try:
             reply = self.client.chat.completions.create(
-                model=self.model, temperature=self.temperature, max_tokens=self.max_tokens,
-                seed=int(rng.integers(1 << 31)),
-                messages=[{"role": "system", "content": system},
-                          {"role": "user", "content": user}])
-        except self._api_error as exc:
-            call = LLMCall(self.model, user, None, latency_seconds=time.perf_counter() - start,
-                           error=f"{type(exc).__name__}: {exc}"[:500])
-            return Mutation(None, f"llm: {self.model}", error=f"LLM call failed: {call.error}",
-                            call=call)
-        text = reply.choices[0].message.content or ""
+                model=model, temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
+                seed=seed, messages=[{"role": "system", "content": system},
+                                     {"role": "user", "content": user}])
+            text = reply.choices[0].message.content or ""
+        except Exception as exc:  # noqa: BLE001 - any failure of one call is recorded, not fatal
+            raise CallFailed(self._reason(exc), f"{type(exc).__name__}: {exc}"[:500]) from None
         usage = reply.usage
-        tokens_in = usage.prompt_tokens if usage else 0
-        tokens_out = usage.completion_tokens if usage else 0
-        cost = (tokens_in * self.price[0] + tokens_out * self.price[1]) / 1e6
-        call = LLMCall(self.model, user, text, tokens_in, tokens_out,
-                       time.perf_counter() - start, cost=cost)
-        region = _region_from_reply(text)
-        if region is None:
-            return Mutation(None, f"llm: {self.model}", error="the reply has no code block",
-                            call=call)
-        child = evolve_block.split(request.parent.source).join(region)
-        return Mutation(child, f"llm: {self.model} (full rewrite)", call=call)
+        return Reply(text, usage.prompt_tokens if usage else 0,
+                     usage.completion_tokens if usage else 0, model)
+
+    def _reason(self, exc: Exception) -> str:
+        o = self._openai
+        if isinstance(exc, o.RateLimitError):
+            return "llm_rate_limited"
+        if isinstance(exc, o.APITimeoutError):
+            return "llm_timeout"
+        if isinstance(exc, o.APIStatusError):
+            return "llm_server_error" if exc.status_code >= 500 else f"llm_http_{exc.status_code}"
+        if isinstance(exc, o.APIConnectionError):
+            return "llm_connection"
+        return "llm_bad_response"  # unparsable body, missing fields
 
 
-def _region_from_reply(text: str) -> str | None:
-    """The new evolvable region: the longest code block, cut to its markers if it has them."""
-    blocks = _CODE_BLOCK.findall(text)
-    if not blocks:
-        return None
-    code = max(blocks, key=len)
-    try:
-        return evolve_block.split(code).region
-    except evolve_block.MarkerError:
-        return None
+class LLMMutator:
+    waits_on_io = True
+
+    def __init__(self, cfg: MutatorConfig, problem_root: Path | None = None,
+                 transport: Transport | None = None, breaker: bool = True):
+        weights = cfg.models or ({cfg.model: 1.0} if cfg.model else {})
+        if not weights:
+            raise UserError("[mutator] kind = 'llm' needs a model name: set mutator.model "
+                            "(or mutator.models for an ensemble)")
+        self.cfg = cfg
+        self.chooser = ModelChooser(weights, cfg.bandit,
+                                    cfg.breaker_failures if breaker else 0, cfg.breaker_seconds)
+        self.prompts = Prompts(problem_root, cfg.templates, cfg.prompt_chars)
+        self.transport = transport or OpenAITransport(cfg)
+
+    def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
+        return self.prepare(request, rng)()
+
+    def prepare(self, request: MutationRequest,
+                rng: np.random.Generator) -> Callable[[], Mutation]:
+        """Draw the model, edit format and seed now; return the call to make later."""
+        model = self.chooser.choose(float(rng.random()))
+        u = float(rng.random())
+        seed = int(rng.integers(1 << 31))
+        if request.inspirations and u < self.cfg.crossover:
+            kind, other = "crossover", request.inspirations[0]
+        else:
+            kind, other = ("diff" if u < self.cfg.crossover + self.cfg.diff else "rewrite"), None
+        return partial(self._call, request, model, kind, other, seed)
+
+    def observe(self, model: str, gain: float, cost: float) -> None:
+        """The loop reports each revealed child of an LLM call (for the bandit)."""
+        self.chooser.observe(model, gain, cost)
+
+    def _call(self, request: MutationRequest, model: str, kind: str, other: Parent | None,
+              seed: int) -> Mutation:
+        system, user = self.prompts.render(kind, request, other)
+        self.chooser.wait_if_paused(model)
+        start = time.perf_counter()
+        try:
+            reply = self.transport.complete(model, system, user, seed, request.iteration)
+        except CallFailed as exc:
+            self.chooser.call_failed(model, str(exc))
+            call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
+                           error=f"{exc.reason}: {exc}")
+            return Mutation(None, f"llm: {model} ({kind})", error=f"LLM call failed: {exc}",
+                            reason=exc.reason, call=call)
+        self.chooser.call_succeeded(reply.model)
+        price = self.cfg.prices.get(reply.model, [0.0, 0.0])
+        call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out,
+                       time.perf_counter() - start,
+                       cost=(reply.tokens_in * price[0] + reply.tokens_out * price[1]) / 1e6)
+        description = f"llm: {reply.model} ({kind})"
+        try:
+            child = child_from_reply(reply.text, request.parent.source, kind == "diff")
+        except EditError as exc:
+            return Mutation(None, description, error=str(exc), reason=exc.reason, call=call)
+        return Mutation(child, description, other.id if other else None, call=call)

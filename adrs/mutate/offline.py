@@ -45,7 +45,8 @@ class OfflineMutator:
         try:
             tree = ast.parse(parts.region)
         except SyntaxError as exc:
-            return Mutation(None, "offline", error=f"parent region does not parse: {exc.msg}")
+            return Mutation(None, "offline", error=f"parent region does not parse: {exc.msg}",
+                            reason="parse_error")
         before = ast.unparse(tree)
         done, other_id = [], None
         if request.inspirations and rng.random() < self.crossover:

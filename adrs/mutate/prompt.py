@@ -1,16 +1,27 @@
-"""Prompt rendering with jinja2 templates from `prompts/`, overridable per problem.
+"""Prompt rendering with jinja2 templates, overridable per run and per problem.
 
-A problem folder may hold a `prompts/` directory; a template there replaces the
-shared one of the same name.
+Templates are looked up in order: the run's `mutator.templates` folder, the
+problem folder's `prompts/`, then the shared `prompts/` beside the package.
+A template found earlier replaces the shared one of the same name. The shared
+set: system.jinja (system message), diff.jinja (SEARCH/REPLACE request),
+rewrite.jinja (full rewrite), crossover.jinja (two parents), and the
+_context.jinja they include (problem, parent and metrics, inspirations,
+recent failures).
+
+Prompt size is bounded: inspirations are dropped, last first, then the
+recent failures, until the user prompt fits; the parent is never cut.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
-from adrs.mutate.base import MutationRequest
+from adrs.mutate.base import MutationRequest, Parent
+
+KINDS = ("diff", "rewrite", "crossover")
 
 
 def _shared_dir() -> Path:
@@ -18,12 +29,38 @@ def _shared_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "prompts"
 
 
-def environment(problem_root: Path | None = None) -> jinja2.Environment:
-    dirs = [problem_root / "prompts"] if problem_root else []
-    loader = jinja2.FileSystemLoader([str(d) for d in dirs + [_shared_dir()]])
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, autoescape=False)
+@lru_cache(maxsize=16)
+def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(list(dirs)),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              autoescape=False)
 
 
-def render(template: str, request: MutationRequest, problem_root: Path | None = None) -> str:
-    return environment(problem_root).get_template(template).render(request=request)
+def environment(problem_root: Path | None = None, run_dir: str = "") -> jinja2.Environment:
+    dirs = [Path(run_dir)] if run_dir else []
+    dirs += [problem_root / "prompts"] if problem_root else []
+    return _environment(tuple(str(d) for d in dirs + [_shared_dir()]))
+
+
+class Prompts:
+    def __init__(self, problem_root: Path | None = None, run_dir: str = "",
+                 max_chars: int = 24000):
+        self.env = environment(problem_root, run_dir)
+        self.max_chars = max_chars
+
+    def render(self, kind: str, request: MutationRequest,
+               other: Parent | None = None) -> tuple[str, str]:
+        """(system, user) messages for a request of this kind."""
+        system = self.env.get_template("system.jinja").render(request=request)
+        template = self.env.get_template(f"{kind}.jinja")
+        inspirations = [p for p in request.inspirations if other is None or p.id != other.id]
+        failures = list(request.failures)
+        while True:
+            user = template.render(request=request, other=other, inspirations=inspirations,
+                                   failures=failures)
+            if len(user) <= self.max_chars or not (inspirations or failures):
+                return system, user
+            if inspirations:
+                inspirations.pop()
+            else:
+                failures.pop()

@@ -164,9 +164,19 @@ class Store:
         with self.session() as s:
             q = (select(Candidate.iteration, Candidate.id, Candidate.status, Candidate.score,
                         Candidate.generation, Candidate.parent_id, Candidate.syntactic_hash,
-                        Candidate.functional_hash)
+                        Candidate.functional_hash, Candidate.failure, Candidate.error,
+                        Candidate.mutation, LLMCall.model, LLMCall.cost)
+                 .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
-            return [HistoryRow(*row) for row in s.execute(q)]
+            return [HistoryRow(*row[:12], cost=row[12] or 0.0) for row in s.execute(q)]
+
+    def recorded_calls(self, run_id: int) -> dict[int, LLMCall]:
+        """The LLM call behind each iteration of a run (for replay)."""
+        with self.session() as s:
+            q = (select(Candidate.iteration, LLMCall)
+                 .join(LLMCall, LLMCall.id == Candidate.llm_call_id)
+                 .where(Candidate.run_id == run_id))
+            return {i: call for i, call in s.execute(q)}
 
     def model_usage(self, run_id: int) -> dict[str, dict]:
         """Per model: calls, failed calls, tokens, cost, mean latency, children that scored."""

@@ -52,3 +52,8 @@ class HistoryRow:
     parent_id: int | None
     syntactic_hash: str
     functional_hash: str | None
+    failure: str | None = None
+    error: str | None = None
+    mutation: str | None = None
+    model: str | None = None  # the LLM that proposed it, if any
+    cost: float = 0.0  # of that LLM call

@@ -1,0 +1,150 @@
+"""Searches against the fake OpenAI-compatible server over HTTP: faults, ensembles,
+the circuit breaker, cost budgets, and replay with the network off."""
+
+import socket
+
+import pytest
+from conftest import FIXTURES
+
+from adrs.cli import main
+from adrs.errors import UserError
+from adrs.loop import Search
+from adrs.mutate.fake_server import FakeOpenAIServer
+from adrs.runs import open_run, replay_run, start_run
+from adrs.status import run_status
+
+ITERATIONS = 12
+
+
+def _llm(url, **kw):
+    return {"kind": "llm", "model": "fake", "base_url": url, "max_retries": 0,
+            "timeout_seconds": 0.5, "concurrency": 4, **kw}
+
+
+def _run(tmp_path, name, mutator, **overrides):
+    ctx = start_run(str(FIXTURES / "target_number"), name=name, db=None, archive=tmp_path,
+                    config_file=None, overrides={"iterations": ITERATIONS, "mutator": mutator,
+                                                 "search": {"in_flight": 4}, **overrides})
+    Search(ctx, progress=False).run()
+    return ctx
+
+
+def _rows(ctx, sql):
+    with ctx.store.engine.connect() as conn:
+        return conn.exec_driver_sql(sql, ).fetchall()
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("rate_limit", "llm_rate_limited"), ("server_error", "llm_server_error"),
+    ("hang", "llm_timeout"), ("truncated", "llm_connection"),
+    ("malformed", "llm_bad_response"), ("no_code", "no_code"), ("bad_diff", "diff_failed"),
+])
+def test_each_fault_mode_is_survived_and_counted_by_reason(tmp_path, fault, reason):
+    with FakeOpenAIServer(fault=fault, fault_every=3, hang_seconds=1.0) as server:
+        ctx = _run(tmp_path, fault, _llm(server.url, diff=1.0 if fault == "bad_diff" else 0.6))
+    st = run_status(ctx.store, ctx.run)
+    assert ctx.run.status == "finished"
+    iterations = [i for (i,) in _rows(ctx, "select iteration from candidates order by 1")]
+    assert iterations == list(range(ITERATIONS + 1))  # none lost, none twice
+    assert len(server.requests) == ITERATIONS == _rows(ctx, "select count(*) from llm_calls")[0][0]
+    assert server.faults_served == ITERATIONS // 3
+    failed = st["failures"].get(f"mutation:{reason}", 0)
+    if reason.startswith("llm_"):  # only the fault makes these
+        assert failed == server.faults_served
+        assert st["models"]["fake"]["failed_calls"] == server.faults_served
+    else:  # a plausible model also sometimes answers without a usable edit
+        assert failed >= server.faults_served
+    assert st["by_status"].get("ok", 0) >= 2  # the rest still produced scored children
+
+
+def test_transient_faults_are_retried_and_do_not_fail_mutations(tmp_path):
+    # three faults in all, so no call can meet more than its three retries allow
+    failures = [(429, {"Retry-After": "0.05"}), (500, {}), (429, {"retry-after-ms": "20"})]
+    with FakeOpenAIServer(failures=failures) as server:
+        ctx = _run(tmp_path, "retry", _llm(server.url, max_retries=3))
+    st = run_status(ctx.store, ctx.run)
+    assert len(server.requests) == ITERATIONS + 3
+    assert not any(k.startswith("mutation:llm_") for k in st["failures"])
+
+
+def test_edit_formats_follow_their_probabilities(tmp_path):
+    with FakeOpenAIServer() as server:
+        ctx = _run(tmp_path, "formats", _llm(server.url, diff=0.5, crossover=0.25),
+                   iterations=40)
+    kinds = [m.split("(")[-1].rstrip(")") for (m,) in
+             _rows(ctx, "select mutation from candidates where iteration > 0")]
+    counts = {k: kinds.count(k) for k in ("diff", "rewrite", "crossover")}
+    assert all(n >= 4 for n in counts.values()), counts
+    assert sum(counts.values()) == 40
+    assert _rows(ctx, "select count(*) from candidates where mutation like '%crossover%' "
+                      "and other_parent_id is not null")[0][0] == counts["crossover"]
+
+
+def test_an_ensemble_splits_requests_by_weight(tmp_path):
+    with FakeOpenAIServer() as server:
+        ctx = _run(tmp_path, "ensemble", _llm(server.url, models={"big": 3, "small": 1}),
+                   iterations=40)
+    models = [r["model"] for r in server.requests]
+    assert set(models) == {"big", "small"} and models.count("big") > 2 * models.count("small")
+    usage = run_status(ctx.store, ctx.run)["models"]
+    assert usage["big"]["calls"] + usage["small"]["calls"] == 40
+
+
+def test_the_bandit_moves_traffic_to_the_model_that_improves_scores(tmp_path):
+    with FakeOpenAIServer(fault="no_code", fault_every=1, fault_models={"useless"}) as server:
+        _run(tmp_path, "bandit", _llm(server.url, models={"useless": 1, "useful": 1},
+                                      bandit=True), iterations=40)
+    models = [r["model"] for r in server.requests]
+    assert models.count("useful") > 2 * models.count("useless") >= 2
+
+
+def test_the_breaker_pauses_a_failing_model_and_says_so(tmp_path, capfd):
+    with FakeOpenAIServer(fault="server_error", fault_every=1, fault_models={"flaky"}) as server:
+        _run(tmp_path, "breaker", _llm(server.url, models={"flaky": 1, "steady": 1},
+                                       breaker_failures=2, breaker_seconds=600, concurrency=1),
+             search={"in_flight": 1}, iterations=16)
+    models = [r["model"] for r in server.requests]
+    assert models.count("flaky") == 2 and models.count("steady") == 14
+    assert "model flaky failed 2 calls in a row" in capfd.readouterr().err
+
+
+def test_a_cost_budget_stops_within_one_call_of_the_limit(tmp_path):
+    price = {"fake": [1e6, 0.0]}  # 1 USD per prompt token
+    with FakeOpenAIServer() as server:
+        ctx = _run(tmp_path, "budget", _llm(server.url, prices=price), max_cost=3000.0,
+                   iterations=200, search={"in_flight": 8})
+    (calls, total, biggest), = _rows(ctx, "select count(*), sum(cost), max(cost) from llm_calls")
+    assert ctx.run.status == "stopped" and 8 < calls < 200
+    assert abs(total - 3000.0) <= biggest, (total, biggest)
+
+
+def test_replay_reproduces_candidates_and_scores_with_the_network_off(tmp_path, monkeypatch,
+                                                                     capsys):
+    with FakeOpenAIServer(fault="server_error", fault_every=5) as server:
+        _run(tmp_path, "recorded", _llm(server.url, diff=0.5, crossover=0.2), iterations=20)
+
+    def no_network(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    assert main(["replay", "recorded", "--into", "again", "--archive", str(tmp_path),
+                 "--quiet"]) == 0
+    assert "replay: 21/21 candidates identical to run recorded" in capsys.readouterr().out
+    store, again, _ = open_run("again", db=None, archive=tmp_path)
+    src_store, recorded, _ = open_run("recorded", db=None, archive=tmp_path)
+    a, b = store.history(recorded.id), store.history(again.id)
+    assert [(r.iteration, r.syntactic_hash, r.status, r.score, r.failure) for r in a] == \
+        [(r.iteration, r.syntactic_hash, r.status, r.score, r.failure) for r in b]
+    assert any(r.failure == "mutation:llm_server_error" for r in b)
+    assert store.best(again.id)[0].score == src_store.best(recorded.id)[0].score
+    assert src_store.get_run("again") is None  # the original archive is untouched
+
+
+def test_replay_refuses_a_run_without_llm_calls(tmp_path, capsys):
+    _run(tmp_path, "offline", {"kind": "offline"}, iterations=2)
+    assert main(["replay", "offline", "--into", "x", "--archive", str(tmp_path)]) == 2
+    assert "made no LLM calls" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(UserError, match="no archive at .*missing"):
+        replay_run("missing", "y", db=None, archive=tmp_path)
