@@ -126,8 +126,8 @@ class Search:
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others),
                                   tuple(self._failures), i)
-        if hasattr(self.mutator, "prepare"):  # choices now, in order; the wait in the pool
-            future = self._mutations.submit(self.mutator.prepare(request, rng))
+        if hasattr(self.mutator, "submit"):  # choices now, in order; the wait is its own
+            future = self.mutator.submit(request, rng)
         elif getattr(self.mutator, "waits_on_io", True):
             future = self._mutations.submit(self.mutator.mutate, request, rng)
         else:  # CPU-bound (offline): a thread would only add overhead under the GIL
@@ -363,6 +363,8 @@ class Search:
 
     def _finish(self, status: str, started: float) -> None:
         self._mutations.shutdown()
+        if hasattr(self.mutator, "close"):
+            self.mutator.close()
         self.executor.shutdown()
         elapsed = self.ctx.run.elapsed_seconds + time.monotonic() - started
         self.ctx.store.update_run(self.ctx.run.id, status=status, elapsed_seconds=elapsed)

@@ -64,7 +64,11 @@ def format_status(st: dict) -> str:
             f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))
     for model, u in sorted(st["models"].items()):
         lines.append(f"model      {model}: {u['calls']} calls ({u['failed_calls']} failed), "
-                     f"{u['ok_children']} scored children, {u['tokens_in']:,} tokens in, "
-                     f"{u['tokens_out']:,} out, {u['mean_latency_seconds']:.2f} s mean latency")
+                     f"{u['ok_children']} scored children "
+                     f"({u['ok_children'] / max(u['calls'], 1):.0%}), {u['tokens_in']:,} "
+                     f"tokens in, {u['tokens_out']:,} out, ${u['cost']:.4f}, "
+                     f"{u['mean_latency_seconds']:.2f} s mean latency")
+    if st["models"]:
+        lines.append(f"llm cost   ${sum(u['cost'] for u in st['models'].values()):.4f} in total")
     lines.append(f"database   {st['db']}")
     return "\n".join(lines)

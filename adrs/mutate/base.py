@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,11 +51,11 @@ class Mutation:
 
 class Mutator(Protocol):
     """Proposes one child. A mutator that sets `waits_on_io = False` (pure CPU work) is
-    run inline by the loop. Others (LLM calls) implement `prepare`: it makes every
-    random choice at once, in iteration order, and returns the slow part, which the
-    loop runs in a pool so waits overlap without making the run depend on timing."""
+    run inline by the loop, one that does not in a thread pool. A mutator may instead
+    implement `submit` (the LLM mutator does): it makes every random choice at once,
+    in iteration order, and returns a Future of the slow part, so waits overlap
+    without making the run depend on timing; `close` then releases its resources."""
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation: ...
 
-    def prepare(self, request: MutationRequest,
-                rng: np.random.Generator) -> Callable[[], Mutation]: ...
+    def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future: ...

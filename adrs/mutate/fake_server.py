@@ -21,6 +21,7 @@ models in `fault_models`), or from an explicit `failures` list of
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import zlib
@@ -58,6 +59,11 @@ def offline_responder(body: dict) -> str:
     return f"Idea: {out.description}.\n\n```python\n{out.source}```\n"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # many clients connect at once (the default backlog is 5)
+
+
 class FakeOpenAIServer:
     def __init__(self, responder: Responder = offline_responder, latency: float = 0.0,
                  failures: list[tuple[int, dict]] | None = None, fault: str | None = None,
@@ -74,8 +80,7 @@ class FakeOpenAIServer:
         self.faults_served = 0
         self.active = self.max_active = 0  # requests being answered now / at most at once
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -114,6 +119,12 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+
+            def setup(self):
+                super().setup()
+                # no Nagle delay: headers and body are separate writes, and the 40 ms
+                # delayed-ACK stall would dwarf the latency being simulated
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self):  # noqa: N802 - the http.server naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

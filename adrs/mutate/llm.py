@@ -3,10 +3,12 @@
 Per request it picks a model (weighted ensemble or bandit, see models.py) and an
 edit format (SEARCH/REPLACE diff, full rewrite, or crossover of two parents),
 renders the prompt from jinja2 templates, and turns the reply into a child
-confined to the evolvable region (edits.py). Every choice is made in
-`prepare`, in iteration order; only the network call runs in the loop's pool.
+confined to the evolvable region (edits.py). Every choice is made in `submit`,
+in iteration order; the request itself runs on the mutator's own asyncio event
+loop (one thread for all requests in flight, at most `concurrency` at once),
+and the loop gets a Future.
 
-The transport is the `openai` client: it retries 429/5xx/timeouts/connection
+The transport is the `openai` async client: it retries 429/5xx/timeouts/connection
 errors with exponential backoff and jitter and honours Retry-After. Failed
 calls are reported by reason (llm_rate_limited, llm_timeout, ...). The API key
 is read from the environment variable named in the config; it is never stored
@@ -16,11 +18,12 @@ replies through the same code path.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
-from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -65,8 +68,8 @@ class CallFailed(Exception):
 
 
 class Transport(Protocol):
-    def complete(self, model: str, system: str, user: str, seed: int,
-                 iteration: int) -> Reply: ...
+    async def complete(self, model: str, system: str, user: str, seed: int,
+                       iteration: int) -> Reply: ...
 
 
 class OpenAITransport:
@@ -78,13 +81,14 @@ class OpenAITransport:
             raise UserError(f"no API key: set the environment variable {cfg.api_key_env} "
                             "(or name another with mutator.api_key_env)")
         self.cfg = cfg
-        self.client = openai.OpenAI(base_url=cfg.base_url or None, api_key=key or "not-needed",
-                                    timeout=cfg.timeout_seconds, max_retries=cfg.max_retries)
+        self.client = openai.AsyncOpenAI(base_url=cfg.base_url or None,
+                                         api_key=key or "not-needed",
+                                         timeout=cfg.timeout_seconds, max_retries=cfg.max_retries)
         self._openai = openai
 
-    def complete(self, model, system, user, seed, iteration) -> Reply:
+    async def complete(self, model, system, user, seed, iteration) -> Reply:
         try:
-            reply = self.client.chat.completions.create(
+            reply = await self.client.chat.completions.create(
                 model=model, temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
                 seed=seed, messages=[{"role": "system", "content": system},
                                      {"role": "user", "content": user}])
@@ -121,14 +125,20 @@ class LLMMutator:
         self.chooser = ModelChooser(weights, cfg.bandit,
                                     cfg.breaker_failures if breaker else 0, cfg.breaker_seconds)
         self.prompts = Prompts(problem_root, cfg.templates, cfg.prompt_chars)
-        self.transport = transport or OpenAITransport(cfg)
+        self._loop = asyncio.new_event_loop()
+        self._slots = asyncio.Semaphore(max(1, cfg.concurrency))
+        threading.Thread(target=self._loop.run_forever, name="adrs-llm", daemon=True).start()
+        try:
+            self.transport = transport or OpenAITransport(cfg)
+        except BaseException:
+            self.close()
+            raise
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
-        return self.prepare(request, rng)()
+        return self.submit(request, rng).result()
 
-    def prepare(self, request: MutationRequest,
-                rng: np.random.Generator) -> Callable[[], Mutation]:
-        """Draw the model, edit format and seed now; return the call to make later."""
+    def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future:
+        """Draw the model, edit format and seed now; the request runs on the event loop."""
         model = self.chooser.choose(float(rng.random()))
         u = float(rng.random())
         seed = int(rng.integers(1 << 31))
@@ -136,29 +146,37 @@ class LLMMutator:
             kind, other = "crossover", request.inspirations[0]
         else:
             kind, other = ("diff" if u < self.cfg.crossover + self.cfg.diff else "rewrite"), None
-        return partial(self._call, request, model, kind, other, seed)
+        return asyncio.run_coroutine_threadsafe(
+            self._call(request, model, kind, other, seed), self._loop)
+
+    def close(self) -> None:
+        """Stop the event loop; requests still running are abandoned."""
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
 
     def observe(self, model: str, gain: float, cost: float) -> None:
         """The loop reports each revealed child of an LLM call (for the bandit)."""
         self.chooser.observe(model, gain, cost)
 
-    def _call(self, request: MutationRequest, model: str, kind: str, other: Parent | None,
-              seed: int) -> Mutation:
+    async def _call(self, request: MutationRequest, model: str, kind: str,
+                    other: Parent | None, seed: int) -> Mutation:
         system, user = self.prompts.render(kind, request, other)
-        self.chooser.wait_if_paused(model)
-        start = time.perf_counter()
-        try:
-            reply = self.transport.complete(model, system, user, seed, request.iteration)
-        except CallFailed as exc:
-            self.chooser.call_failed(model, str(exc))
-            call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
-                           error=f"{exc.reason}: {exc}")
-            return Mutation(None, f"llm: {model} ({kind})", error=f"LLM call failed: {exc}",
-                            reason=exc.reason, call=call)
+        async with self._slots:
+            await asyncio.sleep(self.chooser.pause_left(model))
+            start = time.perf_counter()
+            try:
+                reply = await self.transport.complete(model, system, user, seed,
+                                                      request.iteration)
+            except CallFailed as exc:
+                self.chooser.call_failed(model, str(exc))
+                call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
+                               error=f"{exc.reason}: {exc}")
+                return Mutation(None, f"llm: {model} ({kind})",
+                                error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
+            latency = time.perf_counter() - start
         self.chooser.call_succeeded(reply.model)
         price = self.cfg.prices.get(reply.model, [0.0, 0.0])
-        call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out,
-                       time.perf_counter() - start,
+        call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
                        cost=(reply.tokens_in * price[0] + reply.tokens_out * price[1]) / 1e6)
         description = f"llm: {reply.model} ({kind})"
         try:

@@ -57,11 +57,9 @@ class ModelChooser:
             self.arms[model].pending += 1
             return model
 
-    def wait_if_paused(self, model: str) -> None:
-        """Block (in the request's own thread) until the model's pause is over."""
-        left = self.arms[model].paused_until - self.clock()
-        if left > 0:
-            time.sleep(left)
+    def pause_left(self, model: str) -> float:
+        """Seconds until a paused model may be called again (0 if it is not paused)."""
+        return max(0.0, self.arms[model].paused_until - self.clock())
 
     def _weighted(self, ready: list[str], u: float) -> str:
         total = sum(self.arms[m].weight for m in ready)

@@ -37,7 +37,7 @@ class ReplayTransport:
         self.calls = recorded_calls(store, source)
         self.diverged: list[int] = []  # iterations whose prompt differs from the recording
 
-    def complete(self, model, system, user, seed, iteration) -> Reply:
+    async def complete(self, model, system, user, seed, iteration) -> Reply:
         call = self.calls.get(iteration)
         if call is None:
             raise UserError(f"run '{self.run_name}' has no recorded LLM call for iteration "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -120,17 +120,18 @@ class Store:
 
     # --- candidates: per-iteration operations (indexed) ---
 
+    # Inserts use SQLAlchemy Core: the ORM's unit of work costs more than the insert
+    # itself, and these run once per iteration on the controller's thread.
+
     def add_candidate(self, run_id: int, rec: CandidateRecord) -> int:
-        row = Candidate(run_id=run_id, **rec.__dict__)
-        with self.session() as s, s.begin():
-            s.add(row)
-        return row.id
+        return self._insert(Candidate, run_id=run_id, **rec.__dict__)
 
     def add_llm_call(self, run_id: int, **fields) -> int:
-        row = LLMCall(run_id=run_id, **fields)
-        with self.session() as s, s.begin():
-            s.add(row)
-        return row.id
+        return self._insert(LLMCall, run_id=run_id, **fields)
+
+    def _insert(self, table, **values) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(table).values(**values)).inserted_primary_key[0]
 
     def add_score_sample(self, candidate_id: int, sample: float) -> float:
         """Fold a fresh score sample into a candidate's running mean; return the mean."""

@@ -1,0 +1,140 @@
+"""Iterations/s of an LLM search against a slow model, with many requests in flight.
+
+The fake OpenAI-compatible server runs as its own process (`adrs fake-llm`),
+as a real endpoint would, with a fixed latency per reply. The controller runs
+the real LLM mutator (openai client, prompt rendering, diff/rewrite parsing,
+call recording) with `in_flight` requests outstanding. The ideal rate is
+in_flight / latency (64 it/s for 32 requests at 0.5 s). Two evaluators:
+
+- trivial: the score is read off the child's source in the controller, so
+  what is timed is the LLM path and adrs itself;
+- sandbox: every child is run in the real sandbox by 2 workers, to show where
+  the end-to-end limit moves (one process start per evaluation).
+
+    python benchmarks/llm_throughput.py     # writes benchmarks/results/llm_throughput.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+from adrs.config import build
+from adrs.evaluation import Evaluation
+from adrs.loop import RunContext, Search
+from adrs.problem import load_problem
+from adrs.store import open_store, sqlite_url
+
+HERE = Path(__file__).parent
+PROBLEM = HERE / "trivial_problem"
+
+
+class TrivialExecutor:
+    """Scores a child by the number it returns, read off its source; nothing is run."""
+
+    def submit(self, fn, problem, source, *args):
+        try:
+            score = float(source.split("return ")[1].split("\n")[0])
+        except (IndexError, ValueError):
+            score = 0.0
+        ev = Evaluation("ok", score, {"score": score})
+        f = Future()  # shaped like what `fn` returns: the loop's worker adds a hash match
+        f.set_result((ev, None) if fn.__name__ == "_evaluate_child" else ev)
+        return f
+
+    def shutdown(self, cancel=False):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fake_llm(latency: float):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "adrs", "fake-llm", "--port", str(port),
+                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # the "listening" line
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def measure(url: str, in_flight: int, iterations: int, sandboxed: bool) -> dict:
+    problem = load_problem(PROBLEM, "benchmark")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(sqlite_url(Path(tmp) / "adrs.db"))
+        cfg = build({"iterations": iterations, "workers": 2,
+                     "search": {"in_flight": in_flight},
+                     "mutator": {"kind": "llm", "model": "fake", "base_url": url,
+                                 "concurrency": in_flight, "max_retries": 0}})
+        run = store.create_run("bench", "trivial", str(PROBLEM), cfg.to_dict(), 0, iterations)
+        stamps = []
+        add = store.add_candidate
+        store.add_candidate = lambda *a: (stamps.append(time.perf_counter()), add(*a))[1]
+        ctx = RunContext(store, run, problem, cfg, Path(tmp))
+        Search(ctx, progress=False, executor=None if sandboxed else TrivialExecutor()).run()
+        with store.engine.connect() as conn:
+            failed = conn.exec_driver_sql("select count(*) from llm_calls where error is not "
+                                          "null").scalar()
+        store.close()
+    # steady state: skip the first in_flight records (the pipeline filling)
+    timed = stamps[in_flight:]
+    rate = (len(timed) - 1) / (timed[-1] - timed[0])
+    return {"in_flight": in_flight, "iterations": iterations, "sandboxed": sandboxed,
+            "it_per_s": rate, "failed_calls": failed}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=0.5)
+    ap.add_argument("--in-flight", type=int, default=32)
+    ap.add_argument("--iterations", type=int, default=1000)
+    ap.add_argument("--sandbox-iterations", type=int, default=200)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "llm_throughput.md")
+    args = ap.parse_args()
+    proc, url = fake_llm(args.latency)
+    try:
+        results = [measure(url, args.in_flight, args.iterations, False),
+                   measure(url, args.in_flight, args.sandbox_iterations, True)]
+    finally:
+        proc.terminate()
+    for r in results:
+        r.update(latency=args.latency, ideal=args.in_flight / args.latency)
+    write(results, args.out)
+    print(args.out.read_text())
+
+
+def write(results: list[dict], out: Path) -> None:
+    lines = [
+        "# LLM throughput: many slow requests in flight",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite (WAL). Fake model in its own process "
+        "(`adrs fake-llm`), real openai client. Command: `python benchmarks/llm_throughput.py`.",
+        "",
+        "| evaluator | latency s | in flight | iterations | iterations/s | ideal | "
+        "% of ideal | failed calls |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        kind = "real sandbox, 2 workers" if r["sandboxed"] else "trivial (no sandbox)"
+        lines.append(f"| {kind} | {r['latency']:g} | {r['in_flight']} | {r['iterations']:,} | "
+                     f"{r['it_per_s']:.1f} | {r['ideal']:.0f} | "
+                     f"{100 * r['it_per_s'] / r['ideal']:.0f}% | {r['failed_calls']} |")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
