@@ -2,6 +2,7 @@
 
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -152,3 +153,32 @@ def _lineage(db):
             "select c.iteration, c.syntactic_hash, c.status, c.score, p.iteration "
             "from candidates c left join candidates p on p.id = c.parent_id "
             "order by c.iteration").fetchall()
+
+
+def test_a_user_runs_against_adrs_fake_llm_and_replays_the_run(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "adrs", "fake-llm", "--port", str(port),
+                               "--latency", "0.05"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}/v1" in server.stdout.readline()
+        (tmp_path / "llm.toml").write_text(
+            f'[mutator]\nkind = "llm"\nmodel = "fake"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+            'prices = {fake = [1.0, 2.0]}\n')
+        run = adrs("run", TARGET, "--config", "llm.toml", "--iterations", 10, "--name", "llm",
+                   "--quiet", cwd=tmp_path)
+    finally:
+        server.terminate()
+        server.wait()
+    assert run.returncode == 0, run.stderr
+    status = adrs("status", "llm", cwd=tmp_path).stdout
+    assert "model      fake: 10 calls (0 failed)" in status and "llm cost   $0.00" in status
+    replay = adrs("replay", "llm", "--into", "again", "--quiet", cwd=tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    assert "replay: 11/11 candidates identical to run llm" in replay.stdout
+
+
+def test_fake_llm_refuses_an_unknown_fault_mode(tmp_path):
+    assert "choose from rate_limit" in _error(adrs("fake-llm", "--fault", "gremlins",
+                                                   cwd=tmp_path))
