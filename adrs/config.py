@@ -19,12 +19,28 @@ from adrs.sandbox import Limits
 
 @dataclass(frozen=True)
 class SearchConfig:
-    elite_pool: int = 32  # best candidates kept for score-weighted parent selection
-    explore: float = 0.1  # chance of a uniformly random successful parent instead
-    temperature: float = 1.0  # softness of score weighting, in elite-score std units
+    elite_pool: int = 32  # best candidates per island (and in the archive) for selection
+    # Parent rule over an island's elites: uniform | power_law | tournament |
+    # weighted | softmax (formulas in adrs/search/selection.py)
+    selection: str = "softmax"
+    explore: float = 0.1  # chance of a uniformly random member (or grid cell) instead
+    temperature: float = 1.0  # softmax/weighted: softness, in elite-score std units
+    power_law_alpha: float = 1.0  # power_law: p ∝ rank ** -alpha
+    tournament_size: int = 3
+    inspirations: int = 2  # other programs shown with the parent (crossover, prompts)
     # Children generated before earlier results become visible. Fixed (not the
     # worker count) so the same seed gives the same run on any machine.
     in_flight: int = 8
+    islands: int = 1  # independent sub-populations; iteration i uses island i mod N
+    migration_interval: int = 50  # iterations between migrations; 0 = never
+    migrants: int = 2  # best programs each island sends per migration
+    topology: str = "ring"  # ring: to the next island; all: to every other island
+    reset_after: int = 0  # iterations without a new best before the weakest half of
+    # the islands restart from the others' best (FunSearch); 0 = never
+    map_elites: bool = False  # keep the best per cell of a feature grid
+    grid_bins: int = 8  # bins per feature
+    # Feature ranges [low, high]: code_length (characters, log bins) or any metric
+    features: dict = field(default_factory=lambda: {"code_length": [64.0, 8192.0]})
 
 
 @dataclass(frozen=True)
@@ -140,11 +156,31 @@ def _checked(value: Any, kind: type, where: str, key: str):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UserError(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
     if kind is dict:
-        return _prices(value, where, key) if key.endswith("prices") else \
-            _weights(value, where, key)
+        check = {"prices": _prices, "features": _ranges}.get(key.split(".")[-1], _weights)
+        return check(value, where, key)
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise UserError(f"{where}: '{key}' must be one of {', '.join(_CHOICES[key])}, "
+                        f"got {value!r}")
     if kind in (int, float) and value < 0:
         raise UserError(f"{where}: '{key}' must not be negative, got {value!r}")
     return value
+
+
+_CHOICES = {
+    "search.selection": ("uniform", "power_law", "tournament", "weighted", "softmax"),
+    "search.topology": ("ring", "all"),
+}
+
+
+def _ranges(value: dict, where: str, key: str) -> dict:
+    for name, span in value.items():
+        ok = (isinstance(span, list) and len(span) == 2
+              and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in span)
+              and span[0] < span[1])
+        if not ok:
+            raise UserError(f"{where}: '{key}.{name}' must be [low, high] with low < high, "
+                            f"got {span!r}")
+    return {name: [float(x) for x in span] for name, span in value.items()}
 
 
 def _weights(value: dict, where: str, key: str) -> dict:

@@ -31,8 +31,7 @@ from adrs.mutate import Mutation, MutationRequest, Mutator, Parent, make_mutator
 from adrs.mutate.base import FailureNote
 from adrs.problem import Problem
 from adrs.search.equivalence import EquivalenceRegistry
-from adrs.search.population import Population
-from adrs.search.selection import select
+from adrs.search.state import Event, SearchState
 from adrs.store import CandidateRecord, HistoryRow, Scored, Store
 from adrs.store.models import Run
 
@@ -64,7 +63,8 @@ class Search:
         self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root, ctx.store)
         self.executor = executor or LocalExecutor(self.cfg.worker_count)
         self.progress = progress
-        self.pop = Population(self.cfg.search.elite_pool)
+        self.state = SearchState(self.cfg.search)
+        self._stored_events: set[tuple] = set()  # keys of search events already in the store
         self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration
         self._seen: dict[str, int | str] = {}  # syntactic hash -> candidate id, or "pending"
         self._ids: dict[int, int] = {}  # iteration -> candidate id, once recorded
@@ -122,7 +122,7 @@ class Search:
         self._drain(until=lag)
         self._reveal(upto=max(lag, 0))
         rng = np.random.default_rng([self.cfg.seed, i])
-        parent, others = select(self.pop, self.cfg.search, rng)
+        parent, others = self.state.select(i, rng)
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others),
                                   tuple(self._failures), i)
@@ -157,7 +157,7 @@ class Search:
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
                                generation=parent.generation + 1, mutation=mutation.description,
-                               llm_call_id=call_id)
+                               llm_call_id=call_id, island=self.state.island_for(i))
         if mutation.source is None:
             self._record(replace(base, failure=f"mutation:{mutation.reason}",
                                  error=mutation.error))
@@ -180,10 +180,10 @@ class Search:
     def _budget_spent(self, i: int) -> bool:
         """True (with a reason) if starting iteration i would overrun a budget.
 
-        The calls still in flight are counted at the mean price of those already
-        billed, so the run stops about one call's price from the budget rather than
-        `in_flight` calls past it (the price of the most recent calls is used, since
-        prompts grow as the population does). Only iterations <= i - in_flight are billed here,
+        The calls still in flight, and child i's own, are counted at the price of
+        the dearest recent call (prompts grow with the population), so the run stops
+        within about one call's price of the budget rather than `in_flight` calls
+        past it. Only iterations <= i - in_flight are billed here,
         which keeps the stopping point independent of timing (replays stop alike).
         """
         cfg, lag = self.cfg, i - self.cfg.search.in_flight
@@ -196,9 +196,10 @@ class Search:
             self._spent_tokens += tokens
             self._recent_bills.append((cost, tokens))
         pending = i - 1 - max(lag, 0)
-        recent = self._recent_bills or [(0.0, 0)]  # prompts grow: recent calls predict best
-        cost = self._spent_cost + pending * sum(c for c, _ in recent) / len(recent)
-        tokens = self._spent_tokens + pending * sum(t for _, t in recent) / len(recent)
+        # prompts grow with the population: the dearest recent call is the estimate
+        recent = self._recent_bills or [(0.0, 0)]
+        cost = self._spent_cost + (pending + 1) * max(c for c, _ in recent)  # +1: child i
+        tokens = self._spent_tokens + (pending + 1) * max(t for _, t in recent)
         if cfg.max_cost and cost >= cfg.max_cost:
             self.stop_reason = (f"the cost budget (--max-cost {cfg.max_cost:g} USD) ran out: "
                                 f"{self._spent_cost:.4f} USD billed, {pending} calls finishing")
@@ -224,16 +225,18 @@ class Search:
             if r.functional_hash:
                 known.setdefault(r.functional_hash, []).append(r.iteration)
         self._equivalence = EquivalenceRegistry(known)
+        self._stored_events = {Event(e.kind, e.iteration, e.island, (), e.cell).key
+                               for e in self.ctx.store.search_events(self.ctx.run.id)}
 
     def _reveal(self, upto: int) -> None:
         while self._unrevealed and self._unrevealed[0][0] <= upto:
             _, r = heapq.heappop(self._unrevealed)
             if r.status == "ok":
-                self.pop.add(Scored(r.id, r.iteration, r.score, r.generation))
                 self._scores[r.id] = r.score
             elif r.status == "failed":
                 self._failures.append(FailureNote(r.mutation, r.failure or "", r.error))
-            self.pop.note_child(r.parent_id)
+            events = [e for e in self.state.reveal(r) if e.key not in self._stored_events]
+            self.ctx.store.add_search_events(self.ctx.run.id, events)  # none again on resume
             if r.model and hasattr(self.mutator, "observe"):
                 parent = self._scores.get(r.parent_id)
                 gain = r.score - parent if r.status == "ok" and parent is not None else 0.0
@@ -301,7 +304,7 @@ class Search:
             # a noisy problem's periodic re-evaluation: fold the fresh sample into the
             # original's running mean, and keep the sample's own metrics here
             mean = self.ctx.store.add_score_sample(original_id, record.score)
-            self.pop.rescore(original_id, mean)
+            self.state.rescore(original_id, mean)
             return replace(record, status="duplicate", duplicate_of=original_id, score=mean)
         orig = self.ctx.store.get_candidate(original_id)
         return replace(record, status="duplicate", duplicate_of=original_id, score=orig.score,
@@ -315,7 +318,7 @@ class Search:
         heapq.heappush(self._unrevealed, (rec.iteration, HistoryRow(
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
             rec.syntactic_hash, rec.functional_hash, rec.failure, rec.error, rec.mutation,
-            model, cost)))
+            model, cost, rec.island, rec.metrics, len(rec.source))))
         self._done.add(rec.iteration)
         self._note_progress(rec)
         return cid

@@ -123,7 +123,7 @@ def test_budgets_stop_the_run_cleanly_and_resume_can_raise_them(tmp_path, monkey
         search.run()
         calls, cost, _, linked = _calls(ctx)
         assert ctx.run.status == "stopped" and "cost budget" in search.stop_reason
-        assert abs(cost - 20.0) <= 6.0 and 3 <= calls < 30  # each call costs 6 USD
+        assert abs(cost - 20.0) <= 8.0 and 2 <= calls < 30  # a call costs 6-8 USD
         assert linked == calls  # every call that was in flight was finished and recorded
         again = resume_run("b", db=None, archive=tmp_path, budgets={"max_cost": 1000.0})
         Search(again, progress=False).run()

@@ -133,9 +133,10 @@ def test_population_summary_stays_bounded(make_ctx, target_problem):
     ctx = make_ctx(target_problem, iterations=30, search={"elite_pool": 4})
     search = Search(ctx, progress=False)
     search.run()
-    assert len(search.pop.elites) == 4
+    elites = search.state.islands[0].elites
+    assert len(elites) == 4 and len(search.state.archive.elites) == 4
     assert len(search._parents) <= 16
-    assert np.all(np.diff([e.score for e in search.pop.elites]) <= 0)
+    assert np.all(np.diff([e.score for e in elites]) <= 0)
 
 
 class ValueMutator:

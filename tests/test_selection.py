@@ -1,52 +1,72 @@
-"""Parent selection follows its formula; the population keeps only the best as elites."""
+"""Parent selection rules follow their formulas; populations keep only the best as elites."""
 
 import numpy as np
 import pytest
 
 from adrs.config import SearchConfig
 from adrs.search.population import Population
-from adrs.search.selection import select, selection_weights
-from adrs.store import Scored
+from adrs.search.selection import RULES, choose, probabilities
+from adrs.search.state import SearchState
+from adrs.store import HistoryRow, Scored
+
+SCORES = [1.0, 2.0, 4.0, 0.5, 3.0]
 
 
-def _pop(scores, elite_pool=10):
-    pop = Population(elite_pool)
+def _elites(scores):
+    pop = Population(10)
     for i, s in enumerate(scores):
         pop.add(Scored(id=i + 1, iteration=i, score=s, generation=0))
-    return pop
+    return pop.elites
 
 
-def test_elites_are_the_best_k_in_order():
-    pop = _pop([0.1, 0.9, 0.5, 0.7, 0.3], elite_pool=3)
-    assert [e.score for e in pop.elites] == [0.9, 0.7, 0.5]
-    assert len(pop.members) == 5
+def test_elites_are_the_best_k_in_order_and_a_member_is_added_once():
+    pop = Population(3)
+    for i, s in enumerate([0.1, 0.9, 0.5, 0.7, 0.3]):
+        assert pop.add(Scored(i + 1, i, s, 0))
+    assert not pop.add(Scored(2, 1, 0.9, 0))
+    assert [e.score for e in pop.elites] == [0.9, 0.7, 0.5] and len(pop.members) == 5
 
 
-def test_weights_match_the_formula():
-    pop = _pop([1.0, 2.0, 4.0])
-    pop.note_child(3)
-    w = selection_weights(pop.elites, pop.children, temperature=0.5)
-    scores = np.array([4.0, 2.0, 1.0])
-    expected = np.exp((scores - 4.0) / (scores.std() * 0.5)) / np.array([2.0, 1.0, 1.0])
-    np.testing.assert_allclose(w, expected / expected.sum())
+def test_each_rule_matches_its_formula_on_a_fixed_population():
+    elites = _elites(SCORES)  # best first: 4, 3, 2, 1, 0.5
+    s = np.array([4.0, 3.0, 2.0, 1.0, 0.5])
+    children = {3: 1}  # the best (id 3) already has one child
+    n = 5
+    np.testing.assert_allclose(probabilities("uniform", elites, children), 0.2)
+    ranks = np.arange(1, 6)
+    law = ranks ** -1.5
+    np.testing.assert_allclose(probabilities("power_law", elites, children, alpha=1.5),
+                               law / law.sum())
+    k = 3
+    tour = np.array([((n - r + 1) ** k - (n - r) ** k) / n ** k for r in ranks])
+    np.testing.assert_allclose(probabilities("tournament", elites, children,
+                                             tournament_size=k), tour)
+    penalty = np.array([2.0, 1, 1, 1, 1])
+    sig = 1 / (1 + np.exp(-(s - np.median(s)) / (0.5 * s.std()))) / penalty
+    np.testing.assert_allclose(probabilities("weighted", elites, children, temperature=0.5),
+                               sig / sig.sum())
+    soft = np.exp((s - 4.0) / (0.5 * s.std())) / penalty
+    np.testing.assert_allclose(probabilities("softmax", elites, children, temperature=0.5),
+                               soft / soft.sum())
 
 
-def test_sampled_frequencies_follow_the_weights():
-    pop = _pop([1.0, 2.0, 3.0])
-    cfg = SearchConfig(explore=0.0, temperature=1.0)
+@pytest.mark.parametrize("rule", RULES)
+def test_sampled_frequencies_follow_the_formula(rule):
+    elites = _elites(SCORES)
     rng = np.random.default_rng(0)
-    counts = {}
+    counts = np.zeros(len(elites))
     for _ in range(20000):
-        parent, _ = select(pop, cfg, rng)
-        counts[parent.id] = counts.get(parent.id, 0) + 1
-    w = selection_weights(pop.elites, {}, 1.0)
-    for elite, p in zip(pop.elites, w, strict=True):
-        assert counts[elite.id] / 20000 == pytest.approx(p, abs=0.015)
+        pick = choose(rule, elites, {}, rng)
+        counts[[e.id for e in elites].index(pick.id)] += 1
+    np.testing.assert_allclose(counts / 20000, probabilities(rule, elites, {}), atol=0.015)
 
 
-def test_equal_scores_are_chosen_uniformly_and_inspirations_exclude_the_parent():
-    pop = _pop([1.0] * 4)
-    w = selection_weights(pop.elites, {}, 1.0)
-    np.testing.assert_allclose(w, 0.25)
-    parent, others = select(pop, SearchConfig(), np.random.default_rng(1))
+def test_equal_scores_are_uniform_and_inspirations_exclude_the_parent():
+    elites = _elites([1.0] * 4)
+    for rule in ("weighted", "softmax"):
+        np.testing.assert_allclose(probabilities(rule, elites, {}), 0.25)
+    state = SearchState(SearchConfig())
+    for i, e in enumerate(elites):
+        state.reveal(HistoryRow(i, e.id, "ok", 1.0, 0, None, "h", None))
+    parent, others = state.select(9, np.random.default_rng(1))
     assert parent.id not in {o.id for o in others} and len(others) == 2

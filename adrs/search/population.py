@@ -18,13 +18,18 @@ class Population:
     elite_pool: int
     elites: list[Scored] = field(default_factory=list)  # best first
     members: list[Scored] = field(default_factory=list)  # every successful candidate
-    children: dict[int, int] = field(default_factory=dict)  # parent id -> children so far
+    # parent id -> children so far; islands share one dict (a parent is one program)
+    children: dict[int, int] = field(default_factory=dict)
     _where: dict[int, int] = field(default_factory=dict)  # id -> index in members
 
-    def add(self, s: Scored) -> None:
+    def add(self, s: Scored) -> bool:
+        """Add a candidate (False if it is already here, e.g. a returning migrant)."""
+        if s.id in self._where:
+            return False
         self._where[s.id] = len(self.members)
         self.members.append(s)
         self._place(s)
+        return True
 
     def rescore(self, candidate_id: int, score: float) -> None:
         """A member's score changed (running mean of a noisy problem): re-rank it."""
@@ -42,10 +47,6 @@ class Population:
         if at < self.elite_pool:
             self.elites.insert(at, s)
             del self.elites[self.elite_pool:]
-
-    def note_child(self, parent_id: int | None) -> None:
-        if parent_id is not None:
-            self.children[parent_id] = self.children.get(parent_id, 0) + 1
 
     @property
     def best(self) -> Scored | None:

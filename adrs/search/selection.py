@@ -1,41 +1,61 @@
-"""Parent selection: score-weighted over the elites, with exploration.
+"""Parent selection rules over a list of elites (best first).
 
-weight(e) = exp((score(e) - best) / (temperature * spread)) / (1 + children(e)),
-where spread is the standard deviation of elite scores. Dividing by the
-number of children already made from a parent keeps one lucky program from
-taking every turn. With probability `explore` the parent is instead drawn
-uniformly from every successful candidate.
+    uniform     p(e) = 1 / n
+    power_law   p(e) ∝ rank(e) ** -alpha                 (rank 1 is the best)
+    tournament  the best of `tournament_size` elites drawn uniformly with
+                replacement: p(rank r) = ((n - r + 1)^k - (n - r)^k) / n^k
+    weighted    p(e) ∝ sigmoid((score(e) - median) / (temperature * spread))
+                       / (1 + children(e))                (ShinkaEvolve's rule)
+    softmax     p(e) ∝ exp((score(e) - best) / (temperature * spread))
+                       / (1 + children(e))
+
+spread is the standard deviation of the elites' scores. Dividing by the
+number of children a parent already has keeps one lucky program from taking
+every turn. Each rule's cost is O(elites), never O(stored candidates).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from adrs.config import SearchConfig
-from adrs.search.population import Population
 from adrs.store.records import Scored
 
+RULES = ("uniform", "power_law", "tournament", "weighted", "softmax")
 
-def selection_weights(elites: list[Scored], children: dict[int, int],
-                      temperature: float) -> np.ndarray:
+
+def probabilities(rule: str, elites: list[Scored], children: dict[int, int],
+                  temperature: float = 1.0, alpha: float = 1.0,
+                  tournament_size: int = 3) -> np.ndarray:
+    """The chance each elite (best first) is chosen as the parent."""
+    n = len(elites)
+    if rule == "uniform":
+        return np.full(n, 1.0 / n)
+    if rule == "power_law":
+        w = np.arange(1, n + 1, dtype=float) ** -alpha
+        return w / w.sum()
+    if rule == "tournament":
+        r = np.arange(1, n + 1, dtype=float)
+        return ((n - r + 1) ** tournament_size - (n - r) ** tournament_size) / n ** tournament_size
     scores = np.array([e.score for e in elites], dtype=float)
     spread = scores.std() * temperature
-    logits = (scores - scores.max()) / spread if spread > 0 else np.zeros_like(scores)
-    w = np.exp(logits) / (1.0 + np.array([children.get(e.id, 0) for e in elites]))
+    penalty = 1.0 + np.array([children.get(e.id, 0) for e in elites], dtype=float)
+    if rule == "weighted":
+        z = (scores - np.median(scores)) / spread if spread > 0 else np.zeros(n)
+        w = 1.0 / (1.0 + np.exp(-z)) / penalty
+    elif rule == "softmax":
+        z = (scores - scores.max()) / spread if spread > 0 else np.zeros(n)
+        w = np.exp(z) / penalty
+    else:
+        raise ValueError(f"unknown selection rule {rule!r}; choose from {', '.join(RULES)}")
     return w / w.sum()
 
 
-def select(pop: Population, cfg: SearchConfig, rng: np.random.Generator,
-           inspirations: int = 2) -> tuple[Scored, list[Scored]]:
-    """Choose a parent and up to `inspirations` other elites (for crossover or prompts)."""
-    if not pop.elites:
-        raise RuntimeError("no successful candidate to select from")
-    if rng.random() < cfg.explore:
-        parent = pop.members[int(rng.integers(len(pop.members)))]
-    else:
-        w = selection_weights(pop.elites, pop.children, cfg.temperature)
-        parent = pop.elites[int(rng.choice(len(pop.elites), p=w))]
-    others = [e for e in pop.elites if e.id != parent.id]
-    k = min(inspirations, len(others))
-    picked = rng.choice(len(others), size=k, replace=False) if k else []
-    return parent, [others[int(i)] for i in picked]
+def choose(rule: str, elites: list[Scored], children: dict[int, int],
+           rng: np.random.Generator, temperature: float = 1.0, alpha: float = 1.0,
+           tournament_size: int = 3) -> Scored:
+    """One parent from the elites (best first) by the rule."""
+    if rule == "tournament":  # run the tournament itself; probabilities() is its law
+        picks = rng.integers(len(elites), size=tournament_size)
+        return elites[int(picks.min())]
+    p = probabilities(rule, elites, children, temperature, alpha, tournament_size)
+    return elites[int(rng.choice(len(elites), p=p))]

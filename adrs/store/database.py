@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from adrs.errors import UserError
-from adrs.store.models import Candidate, LLMCall, Run
+from adrs.store.models import Candidate, LLMCall, Run, SearchEvent
 from adrs.store.records import CandidateRecord, HistoryRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -166,10 +166,31 @@ class Store:
             q = (select(Candidate.iteration, Candidate.id, Candidate.status, Candidate.score,
                         Candidate.generation, Candidate.parent_id, Candidate.syntactic_hash,
                         Candidate.functional_hash, Candidate.failure, Candidate.error,
-                        Candidate.mutation, LLMCall.model, LLMCall.cost)
+                        Candidate.mutation, LLMCall.model, func.coalesce(LLMCall.cost, 0.0),
+                        Candidate.island, Candidate.metrics, func.length(Candidate.source))
                  .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
-            return [HistoryRow(*row[:12], cost=row[12] or 0.0) for row in s.execute(q)]
+            return [HistoryRow(*row) for row in s.execute(q)]
+
+    def add_search_events(self, run_id: int, events) -> None:
+        """Record changes to the search structures (adrs.search.state.Event)."""
+        rows = [dict(run_id=run_id, iteration=e.iteration, kind=e.kind, island=e.island,
+                     cell=e.cell, candidate_ids=list(e.candidate_ids), score=e.score)
+                for e in events]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(SearchEvent), rows)
+
+    def search_events(self, run_id: int, kind: str | None = None) -> list[SearchEvent]:
+        with self.session() as s:
+            q = select(SearchEvent).where(SearchEvent.run_id == run_id)
+            if kind:
+                q = q.where(SearchEvent.kind == kind)
+            return list(s.scalars(q.order_by(SearchEvent.iteration, SearchEvent.id)))
+
+    def grid(self, run_id: int) -> dict[str, tuple[int, float]]:
+        """The MAP-Elites grid now: cell -> (candidate id, score)."""
+        return {e.cell: (e.candidate_ids[0], e.score) for e in self.search_events(run_id, "cell")}
 
     def recorded_calls(self, run_id: int) -> dict[int, LLMCall]:
         """The LLM call behind each iteration of a run (for replay)."""

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: runs, candidates and the LLM calls that produced them.
+"""SQLAlchemy 2 models: runs, candidates, the LLM calls that produced them, and
+the changes to the search's structures (grid cells, migrations, island resets).
 
 The schema is owned by the alembic migrations in `migrations/`; a test checks
 that these models and the migrated database agree.
@@ -95,3 +96,21 @@ class Candidate(Base):
     eval_seconds: Mapped[float | None] = mapped_column(Float)
     probe_seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SearchEvent(Base):
+    """A change to the search structures. The grid is the latest `cell` event per
+    cell; an island's members are the candidates born there (candidates.island),
+    plus migrants in, and only those since its last `reset`."""
+
+    __tablename__ = "search_events"
+    __table_args__ = (Index("ix_search_events_run_kind", "run_id", "kind", "iteration"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    iteration: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # cell | migration | reset
+    island: Mapped[int | None] = mapped_column(Integer)
+    cell: Mapped[str | None] = mapped_column(String(64))
+    candidate_ids: Mapped[list] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)

@@ -57,3 +57,6 @@ class HistoryRow:
     mutation: str | None = None
     model: str | None = None  # the LLM that proposed it, if any
     cost: float = 0.0  # of that LLM call
+    island: int = 0
+    metrics: dict | None = None
+    code_length: int = 0  # characters of source (a MAP-Elites feature)
