@@ -30,6 +30,7 @@ def run_status(store: Store, run: Run) -> dict:
         "probe_seconds": counts["probe_seconds"],
         "eval_seconds_saved": counts["eval_seconds_saved"],
         "models": store.model_usage(run.id),
+        "structures": store.structure_summary(run.id),
         "seed": run.seed,
         "db": store.url,
     }
@@ -62,6 +63,12 @@ def format_status(st: dict) -> str:
     if st["failures"]:
         lines.append("failures   " + ", ".join(
             f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))
+    sx = st["structures"]
+    if len(sx["island_best"]) > 1 or sx["grid_cells"]:
+        lines.append(f"search     {len(sx['island_best'])} islands (best "
+                     + ", ".join(num(v) for v in sx["island_best"].values())
+                     + f"), {sx['migrations']} migrations, {sx['resets']} resets, "
+                     f"{sx['grid_cells']} grid cells filled")
     for model, u in sorted(st["models"].items()):
         lines.append(f"model      {model}: {u['calls']} calls ({u['failed_calls']} failed), "
                      f"{u['ok_children']} scored children "

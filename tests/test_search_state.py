@@ -133,3 +133,10 @@ def test_a_resumed_run_has_the_same_islands_grid_and_stored_events(tmp_path):
         "select distinct island from candidates where iteration > 0")}
     assert islands == {0, 1, 2}
     assert len(straight.store.grid(straight.run.id)) == len(whole.state.grid.cells)
+    from adrs.status import format_status, run_status
+
+    line = next(x for x in format_status(run_status(straight.store, straight.run)).splitlines()
+                if x.startswith("search"))
+    n_migrations = sum(e[0] == "migration" for e in events)
+    assert line.startswith("search     3 islands (best ") and \
+        f"{n_migrations} migrations" in line and f"{len(whole.state.grid.cells)} grid cells" in line

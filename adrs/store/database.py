@@ -188,6 +188,22 @@ class Store:
                 q = q.where(SearchEvent.kind == kind)
             return list(s.scalars(q.order_by(SearchEvent.iteration, SearchEvent.id)))
 
+    def structure_summary(self, run_id: int) -> dict:
+        """Best score born on each island, event counts by kind, occupied grid cells."""
+        with self.session() as s:
+            islands = dict(s.execute(
+                select(Candidate.island, func.max(Candidate.score))
+                .where(Candidate.run_id == run_id, Candidate.status == "ok")
+                .group_by(Candidate.island)).all())
+            events = dict(s.execute(
+                select(SearchEvent.kind, func.count()).where(SearchEvent.run_id == run_id)
+                .group_by(SearchEvent.kind)).all())
+            cells = s.scalar(select(func.count(func.distinct(SearchEvent.cell)))
+                             .where(SearchEvent.run_id == run_id, SearchEvent.kind == "cell"))
+        return {"island_best": {int(k): v for k, v in sorted(islands.items())},
+                "migrations": events.get("migration", 0), "resets": events.get("reset", 0),
+                "grid_cells": cells or 0}
+
     def grid(self, run_id: int) -> dict[str, tuple[int, float]]:
         """The MAP-Elites grid now: cell -> (candidate id, score)."""
         return {e.cell: (e.candidate_ids[0], e.score) for e in self.search_events(run_id, "cell")}
