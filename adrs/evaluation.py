@@ -41,7 +41,8 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
         return gate is None or gate(seen[0])
 
     out = run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
-                        deny_read, problem.probes_json if probe else None, on_probe)
+                        deny_read, problem.probes_json if probe else None, on_probe,
+                        problem.harness, problem.preload)
     fh = seen[0] if seen else None
     ev = Evaluation("equivalent", seconds=out.wall_seconds) if out.stopped else \
         _score(problem, out)

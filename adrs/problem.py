@@ -22,8 +22,13 @@ gives a few cheap inputs for functional hashing (candidates with equal outputs
 on them are treated as equivalent) and `probe_rtol` the relative tolerance
 for comparing float outputs; `noisy = True` if one program's score varies
 between evaluations (then equivalents are re-evaluated now and then and the
-score kept as a running mean). Candidate code itself only ever runs in the
-sandbox.
+score kept as a running mean). `harness`, a string of Python source, makes
+the entry point the harness's instead of the candidate's: the harness runs in
+the sandbox beside the candidate and calls its functions through the global
+`candidate` (e.g. a training loop around an evolved optimizer); it may use
+the standard library, numpy, and the modules named in `preload`, which are
+imported before the sandbox is sealed. Candidate code itself only ever runs in
+the sandbox.
 
 Folders are found in the bundled `problems` package, at a path given by the
 user, and in installed packages registered under the `adrs.problems` entry
@@ -78,6 +83,18 @@ class Problem:
         """Probe inputs for functional hashing, or None if the problem declares none."""
         probes = getattr(self.evaluator, "probes", None)
         return encode_cases(probes()) if callable(probes) else None
+
+    @cached_property
+    def harness(self) -> str | None:
+        """Source the sandbox runs around the candidate (the evaluator's `harness`),
+        whose entry point calls the candidate's functions; None: the candidate's own."""
+        source = getattr(self.evaluator, "harness", None)
+        return source if isinstance(source, str) else None
+
+    @property
+    def preload(self) -> tuple[str, ...]:
+        """Modules the harness needs imported before the sandbox is sealed."""
+        return tuple(getattr(self.evaluator, "preload", ()))
 
     @property
     def probe_rtol(self) -> float:

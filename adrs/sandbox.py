@@ -77,26 +77,33 @@ def encode_cases(cases: list[dict]) -> str:
 
 def run_candidate(source: str, entrypoint: str, cases_json: str, limits: Limits,
                   deny_read: tuple[str, ...] = (), probes_json: str | None = None,
-                  gate: ProbeGate | None = None) -> Outcome:
+                  gate: ProbeGate | None = None, harness: str | None = None,
+                  preload: tuple[str, ...] = ()) -> Outcome:
     """Run `entrypoint(**case)` for every case in a confined child process.
 
     With `probes_json`, the candidate first runs on the probe inputs; `gate`
-    sees their outputs and may stop the run there (a known behaviour).
+    sees their outputs and may stop the run there (a known behaviour). With a
+    `harness` (a problem's source text), the entry point is the harness's, and
+    the harness reaches the candidate's functions through its global `candidate`.
+    `preload` names modules imported before confinement (libraries that import
+    sockets or subprocess at import time); using those facilities is still refused.
     """
     scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
     start = time.perf_counter()
     try:
         request = _request(source, entrypoint, cases_json, limits, scratch, deny_read,
-                           probes_json)
+                           probes_json, harness, preload)
         outcome = _execute(request, limits, scratch, gate or (lambda outputs: True))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return replace(outcome, wall_seconds=time.perf_counter() - start)
 
 
-def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_json) -> bytes:
+def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_json,
+             harness, preload) -> bytes:
     head = json.dumps({
-        "source": source, "entrypoint": entrypoint, "scratch": scratch,
+        "source": source, "entrypoint": entrypoint, "scratch": scratch, "harness": harness,
+        "preload": list(preload),
         "deny_read": list(deny_read),
         "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                    "max_processes": limits.max_processes, "file_mb": limits.file_mb},

@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import sys
+import types
 
 REPLY_FD_ENV = "ADRS_REPLY_FD"
 _NUMERIC_KINDS = "biuf"
@@ -202,14 +203,15 @@ def _run(request: dict, reply_fd: int) -> dict | None:
     except SyntaxError as exc:
         return {"status": "failed", "failure": "syntax_error",
                 "error": f"SyntaxError: {exc.msg} (line {exc.lineno})"}
-    module = {"__name__": "candidate", "__builtins__": __builtins__}
+    candidate = types.ModuleType("candidate")
     try:
-        exec(code, module)  # noqa: S102 - this is the sandbox child, the one place it belongs
+        exec(code, candidate.__dict__)  # noqa: S102 - the sandbox child, where it belongs
+        namespace = _harness(request.get("harness"), candidate)
     except MemoryError:
         return {"status": "failed", "failure": "memory", "error": "MemoryError at import"}
     except BaseException as exc:  # noqa: BLE001 - any candidate failure is data
         return _failure(exc)
-    fn = module.get(request["entrypoint"])
+    fn = namespace.get(request["entrypoint"])
     if not callable(fn):
         return {"status": "failed", "failure": "missing_entrypoint",
                 "error": f"the program defines no function {request['entrypoint']}()"}
@@ -231,6 +233,16 @@ def _run(request: dict, reply_fd: int) -> dict | None:
     return {"status": "ok", "outputs": outputs, "seconds": seconds}
 
 
+def _harness(source: str | None, candidate) -> dict:
+    """The namespace holding the entry point: the candidate's own, or a problem's
+    harness (trusted source, run here) that calls the candidate's functions."""
+    if source is None:
+        return candidate.__dict__
+    harness = {"__name__": "harness", "candidate": candidate}
+    exec(compile(source, "<harness>", "exec"), harness)  # noqa: S102
+    return harness
+
+
 def _failure(exc: BaseException) -> dict:
     """Classify a candidate's exception; sandbox refusals get their own reason."""
     forbidden = isinstance(exc, (PermissionError, ImportError)) and str(exc).startswith("sandbox:")
@@ -248,7 +260,12 @@ def main() -> None:
         os.dup2(out, fd)
         os.close(out)
     _set_limits(request["limits"])
+    import importlib
+
     import numpy  # noqa: F401  (import before confinement: numpy needs ctypes)
+
+    for name in request.get("preload", []):  # a harness's libraries, e.g. optuna
+        importlib.import_module(name)
 
     _confine(scratch, request.get("deny_read", []))
     reply = _run(request, reply_fd)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).parent
-PROBLEMS = ["moe_expert_placement"]
+PROBLEMS = ["moe_expert_placement", "optimizer_discovery"]
 STRATEGIES = {
     "softmax": {"selection": "softmax"},
     "weighted": {"selection": "weighted"},
