@@ -36,10 +36,11 @@ def test_candidate_round_trip(store):
 
 def test_migrations_build_exactly_the_models_schema(store):
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"version_table": "adrs_version"})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
     tables = set(inspect(store.engine).get_table_names())
-    assert {"runs", "candidates", "llm_calls", "alembic_version"} <= tables
+    assert {"runs", "candidates", "llm_calls", "search_events", "adrs_version"} <= tables
 
 
 def test_reopening_keeps_data_and_schema_version(tmp_path):
@@ -50,7 +51,7 @@ def test_reopening_keeps_data_and_schema_version(tmp_path):
     again = open_store(url)
     assert again.get_run("r") is not None
     with sqlite3.connect(tmp_path / "adrs.db") as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == (_head(),)
+        assert conn.execute("select version_num from adrs_version").fetchone() == (_head(),)
 
 
 def _head():
@@ -73,8 +74,13 @@ def test_an_archive_from_the_first_schema_upgrades_with_its_data(tmp_path):
             "insert into candidates (id, run_id, iteration, generation, island, source, "
             "syntactic_hash, status, score, created_at) values "
             "(1, 1, 0, 0, 0, 'src', 'h', 'ok', 0.5, '2026-01-01')")
+        # archives of that time kept the revision in alembic's default table
+        conn.exec_driver_sql("alter table adrs_version rename to alembic_version")
     engine.dispose()
     store = open_store(sqlite_url(tmp_path / "adrs.db"))
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select version_num from adrs_version").scalar() == _head()
+        assert "alembic_version" not in inspect(conn).get_table_names()  # free for optuna
     row = store.get_candidate(1)
     assert (row.source, row.score, row.duplicate_kind, row.probe_seconds) == ("src", 0.5, None,
                                                                               None)

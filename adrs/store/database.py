@@ -11,13 +11,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from adrs.errors import UserError
-from adrs.store.models import Candidate, LLMCall, Run, SearchEvent
+from adrs.store.models import VERSION_TABLE, Candidate, LLMCall, Run, SearchEvent
 from adrs.store.records import CandidateRecord, HistoryRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,6 +32,7 @@ def open_store(url: str) -> Store:
     engine = _engine(url)
     try:
         with engine.begin() as conn:
+            _adopt_legacy_version_table(conn)
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
@@ -40,6 +41,19 @@ def open_store(url: str) -> Store:
         raise UserError(f"cannot open database {_shown(url)}: {exc.orig}; check the --db URL "
                         "and that the server is running and reachable") from None
     return Store(engine)
+
+
+def _adopt_legacy_version_table(conn) -> None:
+    """Archives made before adrs_version kept adrs's revision in alembic_version:
+    move it, so optuna can have that table."""
+    tables = set(inspect(conn).get_table_names())
+    if VERSION_TABLE in tables or "alembic_version" not in tables or "runs" not in tables:
+        return
+    revision = conn.exec_driver_sql("select version_num from alembic_version").scalar()
+    conn.exec_driver_sql(f"create table {VERSION_TABLE} (version_num varchar(32) not null "
+                         f"primary key)")
+    conn.exec_driver_sql(f"insert into {VERSION_TABLE} values ('{revision}')")
+    conn.exec_driver_sql("drop table alembic_version")
 
 
 def _engine(url: str) -> Engine:

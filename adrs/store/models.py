@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+VERSION_TABLE = "adrs_version"  # adrs's alembic revision (optuna owns alembic_version)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
