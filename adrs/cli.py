@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_cmd_replay)
 
+    tune = sub.add_parser("tune", help="tune a candidate's numeric constants with optuna "
+                          "and record the best program as its child")
+    tune.add_argument("run", help="run name or archive folder")
+    tune.add_argument("candidate", type=int, help="candidate id (see `adrs best RUN`)")
+    tune.add_argument("--trials", type=int, default=30, help="evaluations to spend (default 30)")
+    _store_args(tune)
+    tune.set_defaults(func=_cmd_tune)
+
     fake = sub.add_parser("fake-llm", help="serve a fake OpenAI-compatible model for tests "
                           "and demos (offline edits as diffs or rewrites)")
     fake.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
@@ -153,6 +161,24 @@ def _compare_replay(ctx, source: str) -> None:
     same = sum(hashes[0].get(i) == h for i, h in hashes[1].items())
     print(f"replay: {same}/{len(hashes[1])} candidates identical to run {src.name}; best "
           f"{best[1]} vs recorded {best[0]}")
+
+
+def _cmd_tune(args) -> int:
+    from adrs.runs import existing_run
+    from adrs.tuning import tune_candidate
+
+    if args.trials < 1:
+        raise UserError("--trials must be at least 1")
+    ctx = existing_run(args.run, db=args.db, archive=args.archive)
+    cid, result = tune_candidate(ctx, args.candidate, args.trials)
+    parent = ctx.store.get_candidate(args.candidate)
+    ev = result.evaluation
+    before = "n/a" if parent.score is None else f"{parent.score:.6f}"
+    after = "failed" if ev.score is None else f"{ev.score:.6f}"
+    print(f"tuned candidate {args.candidate} ({before}) in {args.trials} trials: candidate "
+          f"{cid} scores {after}; constants {', '.join(f'{v:.6g}' for v in result.values)}")
+    print(f"optuna study '{result.study_name}' is stored in {ctx.store.url}")
+    return 0 if ev.status == "ok" else 1
 
 
 def _cmd_fake_llm(args) -> int:

@@ -46,6 +46,13 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     return RunContext(store, run, problem, cfg, run_dir)
 
 
+def existing_run(name: str, *, db: str | None, archive: Path) -> RunContext:
+    """A stored run with its problem and config, for commands that add to it (tune)."""
+    store, run, run_dir = open_run(name, db=db, archive=archive)
+    cfg = configuration.build(run.config, where=f"stored config of run {run.name}")
+    return RunContext(store, run, _problem_of(run), cfg, run_dir)
+
+
 def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunContext:
     """A new run that repeats `source` with its recorded LLM replies and no network.
 

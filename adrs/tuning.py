@@ -1,0 +1,130 @@
+"""Constant tuning: a mutation operator that tunes a program's numeric literals with optuna.
+
+It finds the float literals in the evolvable region (integers are left alone:
+they are mostly sizes and indexes), searches each over a log range around
+its value (a decade either side, sign kept; 0.0 over [-1, 1]) with optuna's
+TPE sampler, seeded, scoring every trial with the problem's sandboxed
+evaluation, and returns the best program as a new child. The study lives in
+the run's own database (optuna's tables beside adrs's), so the tuning history
+stays with the run: `optuna.load_study(study_name=..., storage=<run db url>)`.
+
+    adrs tune RUN CANDIDATE --trials N
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from adrs import evolve_block
+from adrs.errors import UserError
+from adrs.evaluation import Evaluation, evaluate
+from adrs.hashing import syntactic_hash
+from adrs.loop import RunContext
+from adrs.store import CandidateRecord
+
+FAILED_VALUE = -1e12  # what a failed trial scores (optuna needs a finite number)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A float literal in the evolvable region: where it is and what it is."""
+
+    line: int  # 1-based, within the region
+    start: int  # column offsets (characters) within that line
+    end: int
+    value: float
+
+
+def find_literals(source: str) -> list[Literal]:
+    region = evolve_block.split(source).region
+    try:
+        tree = ast.parse(region)
+    except SyntaxError as exc:
+        raise UserError(f"the program's evolvable region does not parse: {exc.msg}") from None
+    found = [Literal(n.lineno, n.col_offset, n.end_col_offset, float(n.value))
+             for n in ast.walk(tree)
+             if isinstance(n, ast.Constant) and type(n.value) is float
+             and n.lineno == n.end_lineno]
+    return sorted(found, key=lambda lit: (lit.line, lit.start))
+
+
+def substitute(source: str, literals: list[Literal], values: list[float]) -> str:
+    """The program with each literal replaced by its new value; nothing else changes."""
+    parts = evolve_block.split(source)
+    lines = parts.region.splitlines(keepends=True)
+    for lit, value in sorted(zip(literals, values, strict=True),
+                             key=lambda lv: (lv[0].line, lv[0].start), reverse=True):
+        line = lines[lit.line - 1]
+        text = repr(float(value))
+        lines[lit.line - 1] = line[:lit.start] + text + line[lit.end:]
+    return parts.join("".join(lines))
+
+
+def suggest(trial, name: str, value: float) -> float:
+    if value == 0.0:
+        return trial.suggest_float(name, -1.0, 1.0)
+    magnitude = trial.suggest_float(name, abs(value) / 10, abs(value) * 10, log=True)
+    return magnitude if value > 0 else -magnitude
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    source: str
+    evaluation: Evaluation
+    values: list[float]
+    study_name: str
+    trials: int
+
+
+def tune(ctx: RunContext, source: str, trials: int, study_name: str,
+         seed: int = 0) -> TuneResult:
+    """Tune the literals of `source`; the best trial's program and its evaluation."""
+    import optuna
+
+    literals = find_literals(source)
+    if not literals:
+        raise UserError("the program has no float literals in its evolvable region to tune")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    deny = (str(ctx.archive_dir.resolve()),)
+    results: dict[int, tuple[str, Evaluation, list[float]]] = {}
+
+    def objective(trial) -> float:
+        values = [suggest(trial, f"c{k}_line{lit.line}", lit.value)
+                  for k, lit in enumerate(literals)]
+        program = substitute(source, literals, values)
+        ev = evaluate(ctx.problem, program, ctx.config.sandbox, deny, probe=False)
+        results[trial.number] = (program, ev, values)
+        return ev.score if ev.status == "ok" else FAILED_VALUE
+
+    storage = ctx.store.engine.url.render_as_string(hide_password=False)
+    study = optuna.create_study(study_name=study_name, storage=storage,
+                                direction="maximize", load_if_exists=False,
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial({f"c{k}_line{lit.line}": abs(lit.value) if lit.value else 0.0
+                         for k, lit in enumerate(literals)})  # the program as it is
+    study.optimize(objective, n_trials=trials)
+    program, ev, values = results[study.best_trial.number]
+    return TuneResult(program, ev, values, study_name, trials)
+
+
+def tune_candidate(ctx: RunContext, candidate_id: int, trials: int) -> tuple[int, TuneResult]:
+    """Tune a stored candidate and record the best program as its child."""
+    parent = ctx.store.get_candidate(candidate_id)
+    if parent is None or parent.run_id != ctx.run.id:
+        raise UserError(f"run {ctx.run.name} has no candidate {candidate_id}; "
+                        f"see `adrs best {ctx.run.name}` for ids")
+    iteration = max(r.iteration for r in ctx.store.history(ctx.run.id)) + 1
+    name = f"{ctx.run.name}/tune/candidate-{candidate_id}/iteration-{iteration}"
+    result = tune(ctx, parent.source, trials, name, seed=ctx.config.seed)
+    ev = result.evaluation
+    record = CandidateRecord(
+        iteration=iteration, source=result.source, syntactic_hash=syntactic_hash(result.source),
+        status=ev.status, parent_id=parent.id, generation=parent.generation + 1,
+        island=parent.island, score=ev.score, metrics=ev.metrics, failure=ev.failure,
+        error=ev.error, eval_seconds=ev.seconds,
+        mutation=f"tuned constants ({trials} trials, optuna study {name})")
+    cid = ctx.store.add_candidate(ctx.run.id, record)
+    # the run now covers the new iteration, so resume does not generate it again
+    ctx.store.update_run(ctx.run.id, iterations=max(ctx.run.iterations, iteration))
+    return cid, result
