@@ -72,6 +72,10 @@ class MutatorConfig:
     recent_failures: int = 3  # failed children shown in the prompt, with their errors
     templates: str = ""  # folder of prompt templates overriding the problem's and shared
     replay_run: str = ""  # replay: the recorded run whose responses are served
+    # Any mutator: chance that an iteration tunes its parent's float constants with
+    # optuna (tune_trials sandboxed evaluations) instead of editing code
+    tune_probability: float = 0.0
+    tune_trials: int = 20
     # USD per million tokens, in and out, by model: {"gpt-x" = [2.5, 10.0]}
     prices: dict = field(default_factory=dict)
 

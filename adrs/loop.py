@@ -61,6 +61,10 @@ class Search:
         self.ctx = ctx
         self.cfg = ctx.config
         self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root, ctx.store)
+        if self.cfg.mutator.tune_probability > 0:
+            from adrs.tuning import TuningMutator
+
+            self.mutator = TuningMutator(self.mutator, ctx)
         self.executor = executor or LocalExecutor(self.cfg.worker_count)
         self.progress = progress
         self.state = SearchState(self.cfg.search)

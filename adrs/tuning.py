@@ -8,12 +8,14 @@ evaluation, and returns the best program as a new child. The study lives in
 the run's own database (optuna's tables beside adrs's), so the tuning history
 stays with the run: `optuna.load_study(study_name=..., storage=<run db url>)`.
 
-    adrs tune RUN CANDIDATE --trials N
+    adrs tune RUN CANDIDATE --trials N          # one candidate, from the command line
+    [mutator] tune_probability = 0.1            # as an operator inside any search
 """
 
 from __future__ import annotations
 
 import ast
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from adrs import evolve_block
@@ -21,6 +23,7 @@ from adrs.errors import UserError
 from adrs.evaluation import Evaluation, evaluate
 from adrs.hashing import syntactic_hash
 from adrs.loop import RunContext
+from adrs.mutate.base import Mutation
 from adrs.store import CandidateRecord
 
 FAILED_VALUE = -1e12  # what a failed trial scores (optuna needs a finite number)
@@ -77,8 +80,15 @@ class TuneResult:
     trials: int
 
 
-def tune(ctx: RunContext, source: str, trials: int, study_name: str,
-         seed: int = 0) -> TuneResult:
+def storage_of(ctx: RunContext):
+    """optuna's storage in the run's database (its tables are created here, once)."""
+    import optuna
+
+    return optuna.storages.RDBStorage(ctx.store.engine.url.render_as_string(hide_password=False))
+
+
+def tune(ctx: RunContext, source: str, trials: int, study_name: str, seed: int = 0,
+         storage=None) -> TuneResult:
     """Tune the literals of `source`; the best trial's program and its evaluation."""
     import optuna
 
@@ -97,7 +107,11 @@ def tune(ctx: RunContext, source: str, trials: int, study_name: str,
         results[trial.number] = (program, ev, values)
         return ev.score if ev.status == "ok" else FAILED_VALUE
 
-    storage = ctx.store.engine.url.render_as_string(hide_password=False)
+    storage = storage or storage_of(ctx)
+    try:  # a study left by an iteration that was lost (crash, Ctrl-C) starts afresh
+        optuna.delete_study(study_name=study_name, storage=storage)
+    except KeyError:
+        pass
     study = optuna.create_study(study_name=study_name, storage=storage,
                                 direction="maximize", load_if_exists=False,
                                 sampler=optuna.samplers.TPESampler(seed=seed))
@@ -128,3 +142,54 @@ def tune_candidate(ctx: RunContext, candidate_id: int, trials: int) -> tuple[int
     # the run now covers the new iteration, so resume does not generate it again
     ctx.store.update_run(ctx.run.id, iterations=max(ctx.run.iterations, iteration))
     return cid, result
+
+
+class TuningMutator:
+    """Wraps the run's mutator: with probability `mutator.tune_probability` an
+    iteration tunes its parent's constants (`mutator.tune_trials` evaluations)
+    instead of editing the code. Tuning runs in its own thread; the choice and
+    the optuna seed come from the iteration's generator, so runs stay
+    reproducible."""
+
+    def __init__(self, inner, ctx: RunContext):
+        self.inner, self.ctx = inner, ctx
+        self.cfg = ctx.config.mutator
+        self.storage = storage_of(ctx)  # shared: concurrent studies must not race to create it
+        self._pool = ThreadPoolExecutor(max(1, ctx.config.worker_count),
+                                        thread_name_prefix="adrs-tune")
+
+    def submit(self, request, rng) -> Future:
+        if rng.random() < self.cfg.tune_probability and find_literals_safe(request.parent.source):
+            seed = int(rng.integers(1 << 31))
+            return self._pool.submit(self._tune, request, seed)
+        if hasattr(self.inner, "submit"):
+            return self.inner.submit(request, rng)
+        future = Future()
+        future.set_result(self.inner.mutate(request, rng))
+        return future
+
+    def _tune(self, request, seed: int) -> Mutation:
+        name = f"{self.ctx.run.name}/tune/iteration-{request.iteration}"
+        try:
+            result = tune(self.ctx, request.parent.source, self.cfg.tune_trials, name, seed,
+                          self.storage)
+        except Exception as exc:  # noqa: BLE001 - a database error must not stop the run
+            return Mutation(None, "tuned constants", error=str(exc)[:300], reason="tuning")
+        return Mutation(result.source, f"tuned constants ({self.cfg.tune_trials} trials, "
+                                       f"optuna study {name})")
+
+    def observe(self, *args) -> None:
+        if hasattr(self.inner, "observe"):
+            self.inner.observe(*args)
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+        if hasattr(self.inner, "close"):
+            self.inner.close()
+
+
+def find_literals_safe(source: str) -> bool:
+    try:
+        return bool(find_literals(source))
+    except UserError:
+        return False

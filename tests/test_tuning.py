@@ -69,3 +69,19 @@ def test_a_program_without_float_literals_is_refused(tmp_path):
 
     with pytest.raises(UserError, match="no float literals"):
         tune(ctx, "def guess(scale):\n    return scale\n", 3, "x")
+
+
+def test_tuning_as_an_operator_inside_a_search_is_reproducible(tmp_path):
+    def run(name):
+        ctx = start_run(str(FIXTURES / "target_number"), name=name, db=None, archive=tmp_path,
+                        config_file=None, overrides={
+                            "iterations": 12,
+                            "mutator": {"tune_probability": 0.3, "tune_trials": 6}})
+        Search(ctx, progress=False).run()
+        return [(r.iteration, r.syntactic_hash, r.score, r.mutation)
+                for r in ctx.store.history(ctx.run.id)]
+
+    first, second = run("a"), run("b")
+    tuned = [r for r in first if r[3] and r[3].startswith("tuned constants")]
+    assert tuned and max(r[2] for r in tuned if r[2] is not None) > -2.2
+    assert [r[:3] for r in first] == [r[:3] for r in second]
