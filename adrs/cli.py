@@ -81,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     _reader(sub, "status", "progress, scores and failures of a run", _cmd_status)
     _reader(sub, "best", "print the best program of a run and its metrics", _cmd_best)
 
+    new = sub.add_parser("new", help="write a new problem folder to edit into yours")
+    new.add_argument("kind", choices=["problem"])
+    new.add_argument("name", help="problem name: lowercase letters, digits, underscores")
+    new.add_argument("--dir", type=Path, default=Path("."), help="where to write it (default .)")
+    new.add_argument("--package", action="store_true",
+                     help="a pip-installable plugin with an adrs.problems entry point")
+    new.set_defaults(func=_cmd_new)
+
+    chk = sub.add_parser("check", help="validate a problem before a long run")
+    chk.add_argument("problem", help="problem name or folder path")
+    chk.set_defaults(func=_cmd_check)
+
     problems = sub.add_parser("problems", help="list the problems adrs can find")
     problems.set_defaults(func=_cmd_problems)
 
@@ -249,11 +261,37 @@ def _cmd_best(args) -> int:
     return 0
 
 
+def _cmd_new(args) -> int:
+    from adrs.scaffold import new_problem
+
+    root = new_problem(args.name, args.dir, args.package)
+    top = root.parent if args.package else root
+    print(f"wrote {top}")
+    if args.package:
+        print(f"next: pip install -e {top} && adrs check {args.name} && adrs run {args.name}")
+    else:
+        print(f"next: adrs check {root} && adrs run {root}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from adrs.check import check
+
+    findings = check(args.problem)
+    for f in findings:
+        print(f)
+    failed = sum(not f.ok for f in findings)
+    print(f"{len(findings) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def _cmd_problems(args) -> int:
     from adrs.problem import list_problems
 
-    for p in list_problems():
-        print(f"{p.name:28} {p.origin:12} {p.root}")
+    found = list_problems()
+    width = max(len(p.origin) for p in found)
+    for p in found:
+        print(f"{p.name:28} {p.origin:{width}}  {p.root}")
     return 0
 
 

@@ -135,11 +135,14 @@ def list_problems() -> list[Listing]:
 def find_problem(name_or_path: str) -> Problem:
     """Load a problem by bundled/entry-point name or by folder path."""
     path = Path(name_or_path).expanduser()
-    if path.is_dir():
+    looks_like_path = "/" in name_or_path or name_or_path.startswith(".")
+    if path.is_dir() and (looks_like_path or (path / MANIFEST).is_file()):
         return load_problem(path, "path")
-    for listing in list_problems():
-        if listing.name == name_or_path:
+    for listing in list_problems():  # a bare name: a folder here without a manifest
+        if listing.name == name_or_path:  # (e.g. a plugin's project dir) does not shadow it
             return load_problem(listing.root, listing.origin)
+    if path.is_dir():
+        return load_problem(path, "path")  # says what the folder lacks
     known = ", ".join(sorted(p.name for p in list_problems())) or "none"
     raise UserError(f"unknown problem '{name_or_path}'; known problems: {known} "
                     "(or pass the path of a problem folder)")

@@ -1,0 +1,119 @@
+"""`adrs check PROBLEM`: validate a problem plugin before a long run.
+
+Each check prints one line: `ok` with what was measured, or `FAIL` naming the
+file and the fix. Checks: the manifest and evaluator load; the evolve-block
+markers are well formed; the initial program runs in the sandbox and returns
+valid metrics; the score is the same on a second evaluation (or the evaluator
+declares `noisy = True`); probes are cheap next to a full evaluation; every
+baseline runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from adrs import evolve_block
+from adrs.config import build
+from adrs.errors import UserError
+from adrs.evaluation import Evaluation, evaluate
+from adrs.problem import MANIFEST, Problem, find_problem
+from adrs.sandbox import run_candidate
+
+PROBE_SHARE = 0.25  # probes costing more than this share of an evaluation defeat their purpose
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    check: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.check:18} {self.detail}"
+
+
+def check(name_or_path: str) -> list[Finding]:
+    try:
+        problem = find_problem(name_or_path)
+    except UserError as exc:
+        return [Finding(False, "manifest", str(exc))]
+    found = [Finding(True, "manifest", f"{problem.name} from {problem.root / MANIFEST}")]
+    return found + list(_checks(problem))
+
+
+def _checks(problem: Problem) -> Iterator[Finding]:
+    initial = problem.root / _initial_file(problem)
+    yield _markers(problem, initial)
+    try:
+        limits = build(problem.defaults, where=f"{problem.root / MANIFEST} [defaults]").sandbox
+    except UserError as exc:
+        yield Finding(False, "defaults", str(exc))
+        return
+    first = evaluate(problem, problem.initial_source, limits)
+    if first.status != "ok":
+        yield Finding(False, "initial program", f"{initial}: {first.failure}: {first.error}; "
+                      "fix the program or the evaluator's score() (try `adrs eval`)")
+        return
+    yield Finding(True, "initial program", f"score {first.score:.6g} in {first.seconds:.2f} s, "
+                  f"metrics: {', '.join(sorted(first.metrics))}")
+    yield _determinism(problem, first, evaluate(problem, problem.initial_source, limits))
+    yield _probes(problem, first, limits)
+    for name, path in sorted(problem.baselines.items()):
+        ev = evaluate(problem, path.read_text(), limits)
+        yield Finding(ev.status == "ok", f"baseline {name}",
+                      f"score {ev.score:.6g}" if ev.status == "ok" else
+                      f"{path}: {ev.failure}: {ev.error}; fix the baseline or remove it from "
+                      f"[baselines] in {MANIFEST}")
+
+
+def _initial_file(problem: Problem) -> str:
+    from adrs.config import read_toml
+
+    return read_toml(problem.root / MANIFEST)["problem"]["initial_program"]
+
+
+def _markers(problem: Problem, path) -> Finding:
+    source = problem.initial_source
+    try:
+        parts = evolve_block.split(source)
+    except evolve_block.MarkerError as exc:  # load_problem refuses these; kept for clarity
+        return Finding(False, "evolve block", f"{path}: {exc}")
+    if not parts.before and not parts.after:
+        return Finding(True, "evolve block", f"{path}: no markers, the whole program evolves "
+                       f"(add # {evolve_block.START} / # {evolve_block.END} to fix its edges)")
+    if not parts.region.strip():
+        return Finding(False, "evolve block", f"{path}: the region between the markers is "
+                       "empty; put the code to evolve between them")
+    return Finding(True, "evolve block", f"{len(parts.region.splitlines())} lines evolve")
+
+
+def _determinism(problem: Problem, a: Evaluation, b: Evaluation) -> Finding:
+    if problem.noisy:
+        return Finding(True, "determinism", "the evaluator declares noisy = True: scores are "
+                       "averaged over re-evaluations")
+    if b.status == "ok" and b.score == a.score:
+        return Finding(True, "determinism", "the same program scored the same twice")
+    return Finding(False, "determinism", f"the initial program scored {a.score!r} then "
+                   f"{b.score!r}; seed the evaluator's randomness, or set noisy = True on the "
+                   "Evaluator class if scores really vary")
+
+
+def _probes(problem: Problem, ev: Evaluation, limits) -> Finding:
+    if problem.probes_json is None:
+        return Finding(True, "probes", "none declared: functional hashing is off (add probes() "
+                       "to the Evaluator to skip re-evaluating equivalent programs)")
+    # as cases, so an exception on a probe shows (in a search it is hashed as behaviour)
+    out = run_candidate(problem.initial_source, problem.evaluator.entrypoint,
+                        problem.probes_json, limits, harness=problem.harness,
+                        preload=problem.preload)
+    if not out.ok:
+        return Finding(False, "probes", f"the initial program fails on the probe inputs "
+                       f"({out.failure}: {out.error}); probes() must return valid inputs "
+                       "for the entry point")
+    share = ev.probe_seconds / ev.seconds if ev.seconds else 0.0
+    if share > PROBE_SHARE:
+        return Finding(False, "probes", f"probes take {share:.0%} of an evaluation "
+                       f"({ev.probe_seconds:.3f} s); make them smaller (a few tiny inputs)")
+    return Finding(True, "probes", f"{ev.probe_seconds * 1000:.1f} ms, {share:.1%} of an "
+                   "evaluation")
