@@ -32,7 +32,8 @@ the sandbox.
 
 Folders are found in the bundled `problems` package, at a path given by the
 user, and in installed packages registered under the `adrs.problems` entry
-point group.
+point group. A folder in OpenEvolve's format (initial_program.py, evaluator.py,
+optional config.yaml, no problem.toml) is loaded by adrs.openevolve.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from adrs import evolve_block
+from adrs import evolve_block, openevolve
 from adrs.config import read_toml
 from adrs.errors import UserError
 from adrs.sandbox import encode_cases
@@ -124,7 +125,7 @@ def bundled_root() -> Path:
 
 def list_problems() -> list[Listing]:
     found = [Listing(p.name, "bundled", p) for p in sorted(bundled_root().iterdir())
-             if (p / MANIFEST).is_file()]
+             if (p / MANIFEST).is_file() or openevolve.is_openevolve_folder(p)]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         root = _entry_point_root(ep)
         if root is not None:
@@ -136,7 +137,8 @@ def find_problem(name_or_path: str) -> Problem:
     """Load a problem by bundled/entry-point name or by folder path."""
     path = Path(name_or_path).expanduser()
     looks_like_path = "/" in name_or_path or name_or_path.startswith(".")
-    if path.is_dir() and (looks_like_path or (path / MANIFEST).is_file()):
+    is_problem = (path / MANIFEST).is_file() or openevolve.is_openevolve_folder(path)
+    if path.is_dir() and (looks_like_path or is_problem):
         return load_problem(path, "path")
     for listing in list_problems():  # a bare name: a folder here without a manifest
         if listing.name == name_or_path:  # (e.g. a plugin's project dir) does not shadow it
@@ -160,6 +162,8 @@ def _entry_point_root(ep) -> Path | None:
 def load_problem(root: Path, origin: str) -> Problem:
     root = root.resolve()
     manifest = root / MANIFEST
+    if not manifest.is_file() and openevolve.is_openevolve_folder(root):
+        return openevolve.load(root)
     if not manifest.is_file():
         raise UserError(f"{root} has no {MANIFEST}; a problem folder needs one "
                         "(see `adrs problems` for examples)")

@@ -206,7 +206,7 @@ def _run(request: dict, reply_fd: int) -> dict | None:
     candidate = types.ModuleType("candidate")
     try:
         exec(code, candidate.__dict__)  # noqa: S102 - the sandbox child, where it belongs
-        namespace = _harness(request.get("harness"), candidate)
+        namespace = _harness(request.get("harness"), candidate, request["source"])
     except MemoryError:
         return {"status": "failed", "failure": "memory", "error": "MemoryError at import"}
     except BaseException as exc:  # noqa: BLE001 - any candidate failure is data
@@ -233,12 +233,14 @@ def _run(request: dict, reply_fd: int) -> dict | None:
     return {"status": "ok", "outputs": outputs, "seconds": seconds}
 
 
-def _harness(source: str | None, candidate) -> dict:
+def _harness(source: str | None, candidate, candidate_source: str) -> dict:
     """The namespace holding the entry point: the candidate's own, or a problem's
-    harness (trusted source, run here) that calls the candidate's functions."""
+    harness (trusted source, run here) that calls the candidate's functions (or,
+    like an OpenEvolve evaluator, loads its source from a file)."""
     if source is None:
         return candidate.__dict__
-    harness = {"__name__": "harness", "candidate": candidate}
+    harness = {"__name__": "harness", "candidate": candidate,
+               "candidate_source": candidate_source}
     exec(compile(source, "<harness>", "exec"), harness)  # noqa: S102
     return harness
 

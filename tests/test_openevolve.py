@@ -1,0 +1,82 @@
+"""OpenEvolve-format folders run unchanged: evaluator in the sandbox, cascade stages,
+config.yaml mapped onto adrs's settings, evolve-block boundaries enforced."""
+
+import pytest
+
+from adrs.config import build
+from adrs.evaluation import evaluate
+from adrs.loop import Search
+from adrs.mutate.edits import EditError, apply_diff
+from adrs.openevolve import read_config
+from adrs.problem import bundled_root, find_problem, list_problems
+from adrs.runs import start_run
+
+EXAMPLES = ["function_minimization", "online_bin_packing"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_openevolve_folder_runs_unchanged_and_improves(tmp_path, name):
+    ctx = start_run(str(bundled_root() / name), name=name, db=None, archive=tmp_path,
+                    config_file=None, overrides={"iterations": 60})
+    Search(ctx, progress=False).run()
+    initial, best = ctx.store.initial(ctx.run.id), ctx.store.best(ctx.run.id)[0]
+    assert initial.status == "ok" and "combined_score" in initial.metrics
+    assert best.score > initial.score, (best.score, initial.score)
+    assert ctx.problem.origin == "openevolve folder"
+
+
+def test_openevolve_folders_are_listed_by_name():
+    listed = {p.name: p.origin for p in list_problems()}
+    assert all(listed[n] == "bundled" for n in EXAMPLES)
+    assert find_problem("online_bin_packing").evaluator.entrypoint == "adrs_openevolve_evaluate"
+
+
+def test_config_yaml_is_mapped_and_the_rest_named(capsys):
+    mapped = read_config(bundled_root() / "function_minimization" / "config.yaml")
+    d = mapped.defaults
+    assert (d["iterations"], d["seed"]) == (60, 42)
+    assert d["mutator"]["models"] == {"gemini-2.0-flash-lite": 0.8, "gemini-2.0-flash": 0.2}
+    assert d["mutator"]["api_key_env"] == "GEMINI_API_KEY" and d["mutator"]["diff"] == 0.85
+    assert (d["search"]["islands"], d["search"]["migration_interval"]) == (2, 20)
+    assert d["search"]["inspirations"] == 3 and d["sandbox"]["wall_seconds"] == 30.0
+    assert "global minimum" in mapped.prompt and mapped.cascade is False
+    assert mapped.ignored == ["checkpoint_interval", "database.population_size", "log_level"]
+    build(d)  # a valid adrs config layer
+    find_problem("function_minimization")
+    assert "ignored: checkpoint_interval, database.population_size, log_level" in \
+        capsys.readouterr().err
+
+
+def test_the_cascade_stops_at_a_failed_stage():
+    problem = find_problem("online_bin_packing")
+    limits = build(problem.defaults).sandbox
+    good = evaluate(problem, problem.initial_source, limits)
+    assert good.status == "ok" and good.metrics["cascade_stages"] == 2
+    wasteful = problem.initial_source.replace(
+        "def pack(items, capacity):",
+        "def pack(items, capacity):\n    return 4 * len(items)\n\n\ndef _unused(items, capacity):")
+    ev = evaluate(problem, wasteful, limits)
+    assert ev.status == "ok" and ev.metrics["cascade_stages"] == 1 and ev.score < 0.5
+    assert "fill_ratio" not in ev.metrics  # stage 2 never ran
+
+
+def test_the_evaluator_is_sandboxed(tmp_path):
+    root = tmp_path / "sneaky"
+    root.mkdir()
+    source = (bundled_root() / "function_minimization" / "initial_program.py").read_text()
+    (root / "initial_program.py").write_text(source)
+    (root / "evaluator.py").write_text(
+        "import subprocess\n\ndef evaluate(program_path):\n"
+        "    return {'combined_score': float(subprocess.call(['true']))}\n")
+    problem = find_problem(str(root))
+    ev = evaluate(problem, source, build(problem.defaults).sandbox)
+    assert ev.status == "failed" and ev.failure == "forbidden"
+    assert "importing subprocess is not allowed" in ev.error
+
+
+def test_edits_outside_the_evolve_block_are_refused():
+    source = find_problem("function_minimization").initial_source
+    with pytest.raises(EditError) as err:
+        apply_diff(source, [("    return np.sin(x) * np.cos(y) + np.sin(x * y)",
+                             "    return 0.0 * x")])
+    assert err.value.reason == "outside_region"
