@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument("--fault-every", type=int, default=3, help="every N-th request faults")
     fake.set_defaults(func=_cmd_fake_llm)
 
+    report = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    report.add_argument("run", help="run name or archive folder")
+    report.add_argument("--out", type=Path, help="folder for index.html "
+                        "(default: the run's archive folder / report)")
+    _store_args(report)
+    report.set_defaults(func=_cmd_report)
+
     _reader(sub, "status", "progress, scores and failures of a run", _cmd_status)
     _reader(sub, "best", "print the best program of a run and its metrics", _cmd_best)
 
@@ -228,6 +235,19 @@ def _search(ctx, quiet: bool) -> int:
         print(f"stopped early; continue with: adrs resume {ctx.run.name}")
         return 130
     print(f"best program: adrs best {ctx.run.name}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from adrs import archive
+    from adrs.report import write_report
+    from adrs.runs import open_run
+
+    store, run, run_dir = open_run(args.run, db=args.db, archive=args.archive)
+    store.close()
+    view = archive.open(args.db or run_dir, run=run.name)
+    path = write_report(view, args.out or run_dir / "report")
+    print(f"wrote {path}")
     return 0
 
 

@@ -27,6 +27,7 @@ NEEDED = [
     "problems/function_minimization/config.yaml",
     "problems/online_bin_packing/evaluator.py",
     "adrs/templates/problem/evaluate.py.jinja",
+    "adrs/templates/report.html.jinja",
     "adrs/templates/problem/baselines/bhaskara.py.jinja",
     "prompts/_context.jinja",
     "prompts/diff.jinja",

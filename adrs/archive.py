@@ -1,0 +1,236 @@
+"""Read API for archives, for notebooks and reports: `adrs.archive.open(...)`.
+
+    import adrs.archive
+    run = adrs.archive.open("archive/my-run")        # a run folder, a .db file or a URL
+    run.candidates()                                  # a DataFrame (or records without pandas)
+    print(run.diff(run.best()[0]["id"]))              # what the best changed vs its parent
+    run.chain_to_best()                               # initial program -> ... -> best
+
+Read-only: SQLite archives are opened with `mode=ro`, so a notebook can read a
+run while the search is still writing to it (WAL lets readers and the writer
+proceed together). Nothing here runs candidate code.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from adrs.errors import UserError
+from adrs.store import Store
+from adrs.store.models import Candidate, LLMCall, Run
+
+DB_FILE = "adrs.db"
+COLUMNS = ("id", "iteration", "parent_id", "other_parent_id", "island", "generation",
+           "status", "score", "failure", "duplicate_kind", "duplicate_of", "mutation",
+           "eval_seconds", "model", "cost", "tokens_in", "tokens_out")
+
+
+def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - the API's verb
+    """A read-only view of one run: `where` is a run folder, a .db file or a database URL;
+    `run` picks the run when the database holds several."""
+    store = Store(_read_only_engine(where))
+    try:
+        runs = store.runs()
+    except OperationalError as exc:  # no tables: not an archive, or one being created
+        raise UserError(f"{where} holds no adrs archive yet ({exc.orig}); pass a run "
+                        "folder, an adrs.db file or a database URL") from None
+    if run is None and len(runs) == 1:
+        return RunView(store, runs[0])
+    chosen = next((r for r in runs if r.name == run), None)
+    if chosen is None:
+        names = ", ".join(r.name for r in runs) or "none"
+        raise UserError(f"{'pass run=NAME' if run is None else f'no run {run!r}'} "
+                        f"for {where}; runs there: {names}")
+    return RunView(store, chosen)
+
+
+def _read_only_engine(where: str | Path):
+    path = Path(where)
+    if path.is_dir():
+        path = path / DB_FILE
+    if path.is_file():
+        engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only=ON"))
+        return engine
+    if "://" not in str(where):
+        raise UserError(f"no archive at {where}; pass a run folder, an adrs.db file or a "
+                        "database URL")
+    engine = create_engine(make_url(str(where)))
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_read_only)
+    return engine
+
+
+def _postgres_read_only(conn, _record) -> None:
+    cur = conn.cursor()
+    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cur.close()
+
+
+@dataclass(frozen=True)
+class Program:
+    id: int
+    iteration: int
+    parent_id: int | None
+    status: str
+    score: float | None
+    metrics: dict
+    source: str
+    mutation: str | None
+    failure: str | None
+    error: str | None
+
+
+class RunView:
+    def __init__(self, store: Store, run: Run):
+        self.store, self.run = store, run
+
+    # --- the run ---
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def config(self) -> dict:
+        return self.run.config
+
+    @property
+    def baselines(self) -> dict:
+        return dict(self.run.baselines or {})
+
+    def summary(self) -> dict:
+        from adrs.status import run_status
+
+        return run_status(self.store, self.store.get_run(self.run.name))
+
+    # --- candidates ---
+
+    def records(self) -> list[dict]:
+        """Every candidate as a dict (no source text: see `program`)."""
+        c = Candidate
+        q = (select(c.id, c.iteration, c.parent_id, c.other_parent_id, c.island, c.generation,
+                    c.status, c.score, c.failure, c.duplicate_kind, c.duplicate_of, c.mutation,
+                    c.eval_seconds, LLMCall.model, LLMCall.cost, LLMCall.tokens_in,
+                    LLMCall.tokens_out)
+             .outerjoin(LLMCall, LLMCall.id == c.llm_call_id)
+             .where(c.run_id == self.run.id).order_by(c.iteration))
+        with self.store.session() as s:
+            return [dict(zip(COLUMNS, row, strict=True)) for row in s.execute(q)]
+
+    def candidates(self):
+        """A pandas DataFrame when pandas is installed, else the list of records."""
+        return _table(self.records())
+
+    def best(self, n: int = 5) -> list[dict]:
+        ids = [c.id for c in self.store.best(self.run.id, n)]
+        by_id = {r["id"]: r for r in self.records() if r["id"] in ids}
+        return [by_id[i] for i in ids]
+
+    def program(self, candidate_id: int) -> Program:
+        c = self.store.get_candidate(candidate_id)
+        if c is None or c.run_id != self.run.id:
+            raise UserError(f"run {self.name} has no candidate {candidate_id}")
+        return Program(c.id, c.iteration, c.parent_id, c.status, c.score, c.metrics or {},
+                       c.source, c.mutation, c.failure, c.error)
+
+    def diff(self, candidate_id: int, against: int | None = None) -> str:
+        """Unified diff from its parent (or `against`) to the candidate."""
+        new = self.program(candidate_id)
+        old_id = against if against is not None else new.parent_id
+        if old_id is None:
+            return ""
+        old = self.program(old_id)
+        return "".join(difflib.unified_diff(
+            old.source.splitlines(keepends=True), new.source.splitlines(keepends=True),
+            f"candidate {old.id} (iteration {old.iteration})",
+            f"candidate {new.id} (iteration {new.iteration})"))
+
+    # --- lineage ---
+
+    def ancestors(self, candidate_id: int) -> list[int]:
+        """The candidate's parent, grandparent, ... up to the initial program."""
+        parents = {r["id"]: r["parent_id"] for r in self.records()}
+        chain, at = [], parents.get(candidate_id)
+        while at is not None:
+            chain.append(at)
+            at = parents.get(at)
+        return chain
+
+    def descendants(self, candidate_id: int) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for r in self.records():
+            if r["parent_id"] is not None:
+                children.setdefault(r["parent_id"], []).append(r["id"])
+        out, todo = [], list(children.get(candidate_id, []))
+        while todo:
+            cid = todo.pop(0)
+            out.append(cid)
+            todo += children.get(cid, [])
+        return out
+
+    def chain_to_best(self) -> list[int]:
+        """Ids from the initial program to the best candidate, in order."""
+        best = self.store.best(self.run.id, 1)
+        if not best:
+            return []
+        return list(reversed(self.ancestors(best[0].id))) + [best[0].id]
+
+    # --- aggregates ---
+
+    def progress(self) -> list[dict]:
+        """Per iteration: the best score so far, overall and per island."""
+        best, per_island, out = float("-inf"), {}, []
+        for r in self.records():
+            if r["status"] == "ok":
+                best = max(best, r["score"])
+                per_island[r["island"]] = max(per_island.get(r["island"], float("-inf")),
+                                              r["score"])
+            out.append({"iteration": r["iteration"], "best": best, "islands": dict(per_island)})
+        return out
+
+    def islands(self) -> list[dict]:
+        c = Candidate
+        q = (select(c.island, func.count(), func.count(c.score), func.max(c.score),
+                    func.avg(c.score))
+             .where(c.run_id == self.run.id, c.status != "duplicate").group_by(c.island))
+        with self.store.session() as s:
+            rows = s.execute(q).all()
+        return [{"island": i, "evaluated": n, "scored": k, "best": b, "mean": m}
+                for i, n, k, b, m in rows]
+
+    def models(self) -> dict[str, dict]:
+        return self.store.model_usage(self.run.id)
+
+    def failures(self) -> dict[str, int]:
+        return self.store.summary(self.run.id)["failures"]
+
+    def cost_over_time(self) -> list[dict]:
+        """Per iteration: cumulative LLM cost and tokens, and the best score so far."""
+        cost = tokens = 0.0
+        out = []
+        for r, p in zip(self.records(), self.progress(), strict=True):
+            cost += r["cost"] or 0.0
+            tokens += (r["tokens_in"] or 0) + (r["tokens_out"] or 0)
+            out.append({"iteration": r["iteration"], "cost": cost, "tokens": tokens,
+                        "best": p["best"]})
+        return out
+
+    def grid(self) -> dict[tuple[int, ...], tuple[int, float]]:
+        """MAP-Elites cells now: cell coordinates -> (candidate id, score)."""
+        return {tuple(int(x) for x in cell.split(",")): value
+                for cell, value in self.store.grid(self.run.id).items()}
+
+
+def _table(records: list[dict]):
+    try:
+        import pandas as pd
+    except ImportError:
+        return records
+    return pd.DataFrame.from_records(records, columns=list(COLUMNS))
