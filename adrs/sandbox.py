@@ -7,10 +7,23 @@ file-size and process-count limits, and a wall-clock deadline after which the
 whole process group is killed. The child returns plain data (JSON, arrays as
 raw buffers); the trusted parent decodes it and the problem scores it.
 Every way a candidate can fail becomes an `Outcome` with a short reason code.
+
+Outer layer, where the machine allows it (see `confinement()`): the child runs
+under bubblewrap in its own PID, network, IPC and UTS namespaces, with the
+whole filesystem read-only except its scratch directory, a private /tmp and
+/proc (so no other process's environment is visible), and the archive hidden;
+when the child dies, every process in its namespace dies with it. A pids
+cgroup caps how many processes it may have (RLIMIT_NPROC does not bind root)
+and lets the parent kill every one of them afterwards. Without bubblewrap or
+a writable cgroup, the inner layer (rlimits, audit hooks) stands alone and
+adrs says so once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
 import json
 import os
 import select
@@ -49,6 +62,8 @@ class Limits:
     max_processes: int = 16
     file_mb: int = 16
     reply_mb: int = 64
+    # The inner layer's audit hook; turn it off only to test the outer layer alone.
+    audit_hook: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,76 @@ class Outcome:
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
 ProbeGate = Callable[[list], bool]
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What the outer layer can use on this machine."""
+
+    bwrap: str | None  # bubblewrap binary, if it works here
+    pids_root: Path | None  # a writable pids cgroup hierarchy
+
+    def describe(self) -> str:
+        parts = ["namespaces (bubblewrap)" if self.bwrap else "no namespaces",
+                 "pids cgroup" if self.pids_root else "no pids cgroup"]
+        return ", ".join(parts)
+
+
+@functools.lru_cache(maxsize=1)
+def confinement() -> Confinement:
+    """Probe once per process; `ADRS_SANDBOX=basic` turns the outer layer off."""
+    if os.environ.get("ADRS_SANDBOX") == "basic" or sys.platform != "linux":
+        found = Confinement(None, None)
+    else:
+        found = Confinement(_working_bwrap(), _writable_pids_root())
+    if not (found.bwrap and found.pids_root):
+        print(f"adrs: sandbox: {found.describe()}; candidates are confined by resource limits "
+              "and audit hooks"
+              + ("" if found.bwrap else " (install bubblewrap for namespaces)")
+              + " - see docs/architecture.md, threat model", file=sys.stderr)
+    return found
+
+
+def _working_bwrap() -> str | None:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    try:
+        ok = subprocess.run([bwrap, *_BWRAP_BASE, "true"], capture_output=True,
+                            timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return bwrap if ok else None
+
+
+def _writable_pids_root() -> Path | None:
+    """cgroup v1's pids hierarchy, or v2's root if it delegates pids: usable if we may
+    create a group there and the group gets a pids.max."""
+    for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        probe = root / f"adrs-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        usable = (probe / "pids.max").exists()
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+        if usable:
+            return root
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+_BWRAP_BASE = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+               "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+               "--die-with-parent"]
+_cgroup_ids = itertools.count()
 
 
 def encode_cases(cases: list[dict]) -> str:
@@ -93,7 +178,7 @@ def run_candidate(source: str, entrypoint: str, cases_json: str, limits: Limits,
     try:
         request = _request(source, entrypoint, cases_json, limits, scratch, deny_read,
                            probes_json, harness, preload)
-        outcome = _execute(request, limits, scratch, gate or (lambda outputs: True))
+        outcome = _execute(request, limits, scratch, gate or (lambda outputs: True), deny_read)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return replace(outcome, wall_seconds=time.perf_counter() - start)
@@ -103,7 +188,7 @@ def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_
              harness, preload) -> bytes:
     head = json.dumps({
         "source": source, "entrypoint": entrypoint, "scratch": scratch, "harness": harness,
-        "preload": list(preload),
+        "preload": list(preload), "audit_hook": limits.audit_hook,
         "deny_read": list(deny_read),
         "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                    "max_processes": limits.max_processes, "file_mb": limits.file_mb},
@@ -112,10 +197,66 @@ def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_
     return (head[:-1] + ', "cases": ' + cases_json + probes + "}\n").encode()
 
 
-def _execute(request: bytes, limits: Limits, scratch: str, gate: ProbeGate) -> Outcome:
+def _command(scratch: str, deny_read: tuple[str, ...], cgroup: Path | None) -> list[str]:
+    argv = [sys.executable, "-I", str(CHILD_SCRIPT)]
+    outer = confinement()
+    if outer.bwrap:
+        hide = []
+        for path in deny_read:  # the archive: an empty folder inside (/tmp is private anyway)
+            if os.path.isdir(path) and not path.startswith("/tmp"):
+                hide += ["--tmpfs", path]
+        argv = [outer.bwrap, *_BWRAP_BASE, "--bind", scratch, scratch, *hide,
+                "--chdir", scratch, "--", *argv]
+    if cgroup is not None:  # join the cgroup first, so every descendant is born in it
+        argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
+                *argv]
+    return argv
+
+
+def _cgroup(limits: Limits) -> Path | None:
+    root = confinement().pids_root
+    if root is None:
+        return None
+    group = root / f"adrs-{os.getpid()}-{next(_cgroup_ids)}"
+    try:
+        group.mkdir()
+        (group / "pids.max").write_text(str(limits.max_processes + 4))  # + sh, bwrap, python
+    except OSError:
+        return None
+    return group
+
+
+def _release(group: Path | None) -> None:
+    """Kill whatever is left in the cgroup (setsid cannot leave it), then remove it."""
+    if group is None:
+        return
+    for _ in range(50):
+        pids = _read(group / "cgroup.procs").split()
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        time.sleep(0.01)
+    with contextlib.suppress(OSError):
+        group.rmdir()
+
+
+def _execute(request: bytes, limits: Limits, scratch: str, gate: ProbeGate,
+             deny_read: tuple[str, ...] = ()) -> Outcome:
     env = {**_SAFE_ENV, "HOME": scratch, "TMPDIR": scratch}
+    group = _cgroup(limits)
+    try:
+        return _supervise(request, limits, scratch, gate, env,
+                          _command(scratch, deny_read, group))
+    finally:
+        _release(group)
+
+
+def _supervise(request: bytes, limits: Limits, scratch: str, gate: ProbeGate, env: dict,
+               argv: list[str]) -> Outcome:
     proc = subprocess.Popen(
-        [sys.executable, "-I", str(CHILD_SCRIPT)], stdin=subprocess.PIPE,
+        argv, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=scratch, env=env,
         start_new_session=True, close_fds=True,
     )
@@ -139,7 +280,8 @@ def _execute(request: bytes, limits: Limits, scratch: str, gate: ProbeGate) -> O
         proc.stdout.close()
         if proc.stdin and not proc.stdin.closed:
             _send(proc, b"", close=True)
-    out = _interpret(proc.returncode, reply, reader.overflow, timed_out, limits, scratch)
+    out = _interpret(_status(proc.returncode), reply, reader.overflow, timed_out, limits,
+                     scratch)
     return replace(out, probe_outputs=probe[0], probe_seconds=probe[1]) if probe else out
 
 
@@ -206,6 +348,11 @@ class _Reader:
         self.buffer += chunk
         self.overflow = len(self.buffer) > self.cap
         return bool(chunk) and not self.overflow
+
+
+def _status(rc: int) -> int:
+    """bubblewrap reports a child killed by signal N as exit status 128 + N."""
+    return -(rc - 128) if confinement().bwrap and rc > 128 else rc
 
 
 def _wait(proc: subprocess.Popen, deadline: float) -> bool:
