@@ -182,3 +182,39 @@ def test_a_user_runs_against_adrs_fake_llm_and_replays_the_run(tmp_path):
 def test_fake_llm_refuses_an_unknown_fault_mode(tmp_path):
     assert "choose from rate_limit" in _error(adrs("fake-llm", "--fault", "gremlins",
                                                    cwd=tmp_path))
+
+
+def test_kill_9_then_resume_loses_nothing_and_matches_a_straight_run(tmp_path):
+    straight = adrs("run", TARGET, "--iterations", 60, "--name", "straight", "--quiet",
+                    cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "adrs", "run", TARGET, "--iterations", "60",
+                             "--name", "killed", "--quiet"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "archive" / "killed" / "adrs.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            if db.exists() and _count(db) >= 15:
+                break
+        except sqlite3.OperationalError:
+            pass
+    proc.kill()  # SIGKILL: no cleanup of any kind
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("select id, iteration, syntactic_hash, score from candidates "
+                              "order by id").fetchall()
+    assert 15 <= len(before) < 61
+    resumed = adrs("resume", "killed", "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(db) as conn:
+        after = conn.execute("select id, iteration, syntactic_hash, score from candidates "
+                             "order by id").fetchall()
+        status = conn.execute("select status from runs").fetchone()[0]
+    assert after[:len(before)] == before  # nothing completed was lost or rewritten
+    assert sorted(r[1] for r in after) == list(range(61)) and status == "finished"
+    rows = "select iteration, syntactic_hash, status, score from candidates order by iteration"
+    with sqlite3.connect(tmp_path / "archive" / "straight" / "adrs.db") as a, \
+            sqlite3.connect(db) as b:
+        assert a.execute(rows).fetchall() == b.execute(rows).fetchall()
