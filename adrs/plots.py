@@ -27,14 +27,25 @@ def _figure(ncols: int = 1, figsize=(8, 4.5)):
     return fig, fig.subplots(1, ncols)
 
 
+def _children(ax, rows) -> None:
+    """Every successful child's score, faint, as the backdrop of a progress plot."""
+    ok = [(r["iteration"], r["score"]) for r in rows if r["status"] == "ok"]
+    if ok:
+        ax.scatter(*zip(*ok, strict=True), s=8, alpha=0.3, color="grey", label="children")
+
+
+def _done(fig, ax, **labels):
+    ax.set(**labels)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def progress(run: RunView):
     """Best score so far per iteration (per island when there are several), and the
     scores of successful children."""
     fig, ax = _figure()
-    rows = run.records()
-    ok = [(r["iteration"], r["score"]) for r in rows if r["status"] == "ok"]
-    if ok:
-        ax.scatter(*zip(*ok, strict=True), s=8, alpha=0.35, color="grey", label="children")
+    _children(ax, run.records())
     steps = run.progress()
     x = [p["iteration"] for p in steps]
     ax.step(x, [p["best"] for p in steps], where="post", color="black", lw=2, label="best")
@@ -47,11 +58,9 @@ def progress(run: RunView):
         if score is not None:
             ax.axhline(score, ls="--", lw=1, alpha=0.7)
             ax.annotate(name, (x[-1] if x else 0, score), fontsize=8, ha="right", va="bottom")
-    ax.set(xlabel="iteration", ylabel="score", title=f"{run.name}: best score so far")
     ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _done(fig, ax, xlabel="iteration", ylabel="score",
+                 title=f"{run.name}: best score so far")
 
 
 def grid_heatmap(run: RunView):
@@ -84,9 +93,7 @@ def lineage(run: RunView, candidate_id: int | None = None):
     chain = run.chain_to_best() if candidate_id is None else \
         list(reversed(run.ancestors(candidate_id))) + [candidate_id]
     fig, ax = _figure()
-    ok = [(r["iteration"], r["score"]) for r in rows.values() if r["status"] == "ok"]
-    if ok:
-        ax.scatter(*zip(*ok, strict=True), s=8, alpha=0.25, color="grey")
+    _children(ax, rows.values())
     pts = [(rows[c]["iteration"], rows[c]["score"]) for c in chain]
     if pts:
         ax.plot(*zip(*pts, strict=True), "-o", color="C3", lw=2)
@@ -94,11 +101,8 @@ def lineage(run: RunView, candidate_id: int | None = None):
         label = (rows[c]["mutation"] or "").split(":")[-1].strip()[:28]
         ax.annotate(label, (x, y), fontsize=7, xytext=(6, -12 - 10 * (k % 3)),
                     textcoords="offset points")
-    ax.set(xlabel="iteration", ylabel="score",
-           title=f"{run.name}: lineage of candidate {chain[-1] if chain else '-'}")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _done(fig, ax, xlabel="iteration", ylabel="score",
+                 title=f"{run.name}: lineage of candidate {chain[-1] if chain else '-'}")
 
 
 def cost_vs_best(run: RunView):
@@ -108,11 +112,8 @@ def cost_vs_best(run: RunView):
     spent = steps and steps[-1]["cost"] > 0
     x = [s["cost"] if spent else s["iteration"] for s in steps]
     ax.step(x, [s["best"] for s in steps], where="post")
-    ax.set(xlabel="LLM cost (USD)" if spent else "iteration (no LLM cost recorded)",
-           ylabel="best score", title=f"{run.name}: what the score cost")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _done(fig, ax, xlabel="LLM cost (USD)" if spent else "iteration (no LLM cost "
+                 "recorded)", ylabel="best score", title=f"{run.name}: what the score cost")
 
 
 def time_and_failures(run: RunView):
@@ -137,8 +138,6 @@ def compare(runs: list[RunView]):
         steps = run.progress()
         ax.step([p["iteration"] for p in steps], [p["best"] for p in steps], where="post",
                 label=run.name)
-    ax.set(xlabel="iteration", ylabel="best score so far", title="runs compared")
     ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _done(fig, ax, xlabel="iteration", ylabel="best score so far",
+                 title="runs compared")

@@ -10,10 +10,10 @@ numpy import, confinement).
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 from pathlib import Path
+
+from common import machine
 
 from adrs.config import build
 from adrs.evaluation import evaluate
@@ -43,8 +43,7 @@ def main() -> None:
                 times.append(ev.seconds)
             rows.append((problem.name, name, statistics.median(times), max(times)))
     lines = ["# Evaluation time", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}. Command: `python benchmarks/eval_time.py` "
+             f"Machine: {machine()}. Command: `python benchmarks/eval_time.py` "
              f"({REPEATS} sequential sandboxed evaluations per program).", "",
              "| problem | program | median s | max s |", "|---|---|---:|---:|"]
     lines += [f"| {p} | {n} | {med:.3f} | {mx:.3f} |" for p, n, med, mx in rows]

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from common import machine
 
 from adrs.config import build
 from adrs.evaluation import evaluate
@@ -87,8 +87,7 @@ def main() -> None:
     runs = [search(args.problem, int(s), args.iterations, h)
             for s in args.seeds.split(",") for h in (True, False)]
     lines = ["# Hashing: savings and probe cost", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}. Command: `python benchmarks/hashing.py`.", "",
+             f"Machine: {machine()}. Command: `python benchmarks/hashing.py`.", "",
              "## Probe cost per candidate (median of 5)", "",
              "| problem | program | probes s | full evaluation s | share |",
              "|---|---|---:|---:|---:|"]

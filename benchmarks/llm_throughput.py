@@ -17,9 +17,6 @@ in_flight / latency (64 it/s for 32 requests at 0.5 s). Two evaluators:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import socket
 import subprocess
 import sys
@@ -27,6 +24,8 @@ import tempfile
 import time
 from concurrent.futures import Future
 from pathlib import Path
+
+from common import machine, save
 
 from adrs.config import build
 from adrs.evaluation import Evaluation
@@ -118,8 +117,7 @@ def write(results: list[dict], out: Path) -> None:
     lines = [
         "# LLM throughput: many slow requests in flight",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite (WAL). Fake model in its own process "
+        f"Machine: {machine()}, SQLite (WAL). Fake model in its own process "
         "(`adrs fake-llm`), real openai client. Command: `python benchmarks/llm_throughput.py`.",
         "",
         "| evaluator | latency s | in flight | iterations | iterations/s | ideal | "
@@ -131,9 +129,7 @@ def write(results: list[dict], out: Path) -> None:
         lines.append(f"| {kind} | {r['latency']:g} | {r['in_flight']} | {r['iterations']:,} | "
                      f"{r['it_per_s']:.1f} | {r['ideal']:.0f} | "
                      f"{100 * r['it_per_s'] / r['ideal']:.0f}% | {r['failed_calls']} |")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    save(out, lines, results)
 
 
 if __name__ == "__main__":

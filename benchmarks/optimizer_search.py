@@ -12,11 +12,11 @@ the same command writes the same table.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
+
+from common import machine
 
 from adrs.loop import Search
 from adrs.runs import start_run
@@ -65,8 +65,7 @@ def write(runs: list[dict], args) -> None:
     for label, r in zip(CONFIGS, runs, strict=True):
         rows.append((f"best found: {label} (iteration {r['best'].iteration})", r["best"].metrics))
     lines = ["# Offline search on optimizer_discovery", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}. Seed {args.seed}, {args.iterations} iterations, "
+             f"Machine: {machine()}. Seed {args.seed}, {args.iterations} iterations, "
              "offline mutator, no LLM. Command: `python benchmarks/optimizer_search.py`.", "",
              "| program | score (search tasks) | held-out score |", "|---|---:|---:|"]
     for label, m in rows:

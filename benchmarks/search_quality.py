@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from common import machine
 
 HERE = Path(__file__).parent
 PROBLEMS = ["moe_expert_placement", "optimizer_discovery"]
@@ -101,8 +101,7 @@ def plot(problem: str, results: list[dict], out: Path) -> None:
 
 def write(results: list[dict], args) -> None:
     lines = ["# Search quality by strategy", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}. Offline mutator, {args.iterations} iterations, "
+             f"Machine: {machine()}. Offline mutator, {args.iterations} iterations, "
              f"seeds 0-{args.seeds - 1}. Command: `python benchmarks/search_quality.py`. "
              "Deterministic: the same command gives the same table anywhere.", ""]
     for p in PROBLEMS:

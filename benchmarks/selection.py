@@ -12,13 +12,11 @@ is resumed; then `select` (the per-iteration work) is timed, as is `reveal`
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from common import machine, save
 
 from adrs.config import SearchConfig
 from adrs.search.state import SearchState
@@ -67,8 +65,7 @@ def main() -> None:
     results = [measure(int(n), args.calls) for n in args.sizes.split(",")]
     base = results[0]
     lines = ["# Selection cost vs stored candidates", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}. 4 islands (migration every 50, resets), "
+             f"Machine: {machine()}. 4 islands (migration every 50, resets), "
              "MAP-Elites 8x8, weighted selection. Command: `python benchmarks/selection.py`.",
              "", "| stored candidates | select µs | vs 1,000 | reveal µs | vs 1,000 | grid cells |",
              "|---:|---:|---:|---:|---:|---:|"]
@@ -76,9 +73,7 @@ def main() -> None:
         lines.append(f"| {r['stored']:,} | {r['select_us']:.1f} | "
                      f"{r['select_us'] / base['select_us']:.2f}x | {r['reveal_us']:.1f} | "
                      f"{r['reveal_us'] / base['reveal_us']:.2f}x | {r['cells']} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    save(args.out, lines, results)
     print(args.out.read_text())
 
 

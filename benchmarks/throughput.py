@@ -12,15 +12,14 @@ the real sandbox (a fresh process per evaluation) for the end-to-end rate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import tempfile
 import time
 from concurrent.futures import Future
 from pathlib import Path
 
+from common import machine, save
 from sqlalchemy import insert
 
 from adrs.config import build
@@ -123,8 +122,7 @@ def write(results: list[dict], out: Path) -> None:
     lines = [
         "# Throughput: framework overhead vs stored population",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite (WAL). Command: `python benchmarks/throughput.py`.",
+        f"Machine: {machine()}, SQLite (WAL). Command: `python benchmarks/throughput.py`.",
         "",
         "| stored candidates | mode | iterations timed | iterations/s | ms/iteration |",
         "|---:|---|---:|---:|---:|",
@@ -134,9 +132,7 @@ def write(results: list[dict], out: Path) -> None:
                 else "instant mutator + trivial evaluator")
         lines.append(f"| {r['stored']:,} | {mode} | {r['iterations']:,} | {r['it_per_s']:.0f} "
                      f"| {r['ms_per_it']:.2f} |")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    save(out, lines, results)
 
 
 if __name__ == "__main__":

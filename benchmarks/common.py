@@ -1,0 +1,20 @@
+"""What every benchmark script shares: the machine line and writing results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def save(out: Path, lines: list[str], results=None) -> None:
+    """Write the markdown table (and the raw results beside it as JSON)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    if results is not None:
+        out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
