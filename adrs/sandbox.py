@@ -201,16 +201,26 @@ def _command(scratch: str, deny_read: tuple[str, ...], cgroup: Path | None) -> l
     argv = [sys.executable, "-I", str(CHILD_SCRIPT)]
     outer = confinement()
     if outer.bwrap:
-        hide = []
-        for path in deny_read:  # the archive: an empty folder inside (/tmp is private anyway)
-            if os.path.isdir(path) and not path.startswith("/tmp"):
-                hide += ["--tmpfs", path]
-        argv = [outer.bwrap, *_BWRAP_BASE, "--bind", scratch, scratch, *hide,
+        keep = [arg for path in _runtime_under_tmp() for arg in ("--ro-bind", path, path)]
+        hide = [arg for path in deny_read if os.path.isdir(path)  # the archive: empty inside
+                for arg in ("--tmpfs", path)]
+        argv = [outer.bwrap, *_BWRAP_BASE, *keep, "--bind", scratch, scratch, *hide,
                 "--chdir", scratch, "--", *argv]
     if cgroup is not None:  # join the cgroup first, so every descendant is born in it
         argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
                 *argv]
     return argv
+
+
+@functools.lru_cache(maxsize=1)
+def _runtime_under_tmp() -> tuple[str, ...]:
+    """The sandbox's /tmp is private, but Python, its packages or adrs itself may live in
+    /tmp (a CI virtual environment): those folders are bound back, read-only."""
+    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(CHILD_SCRIPT.parent),
+              *sys.path}
+    found = sorted(os.path.realpath(p) for p in wanted if p and os.path.isdir(p))
+    under = [p for p in found if p == "/tmp" or p.startswith("/tmp/")]
+    return tuple(p for p in under if not any(p.startswith(q + "/") for q in under))
 
 
 def _cgroup(limits: Limits) -> Path | None:
