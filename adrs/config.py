@@ -31,11 +31,13 @@ class SearchConfig:
     # Children generated before earlier results become visible. Fixed (not the
     # worker count) so the same seed gives the same run on any machine.
     in_flight: int = 8
-    islands: int = 1  # independent sub-populations; iteration i uses island i mod N
-    migration_interval: int = 50  # iterations between migrations; 0 = never
+    # Islands: chosen as the default by benchmarks/results/search_quality.md (top
+    # three on both bundled problems, the best at half budget on both)
+    islands: int = 4  # independent sub-populations; iteration i uses island i mod N
+    migration_interval: int = 25  # iterations between migrations; 0 = never
     migrants: int = 2  # best programs each island sends per migration
     topology: str = "ring"  # ring: to the next island; all: to every other island
-    reset_after: int = 0  # iterations without a new best before the weakest half of
+    reset_after: int = 60  # iterations without a new best before the weakest half of
     # the islands restart from the others' best (FunSearch); 0 = never
     map_elites: bool = False  # keep the best per cell of a feature grid
     grid_bins: int = 8  # bins per feature

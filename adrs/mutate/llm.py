@@ -171,7 +171,7 @@ class LLMMutator:
                 self.chooser.call_failed(model, str(exc))
                 call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
                                error=f"{exc.reason}: {exc}")
-                return Mutation(None, f"llm: {model} ({kind})",
+                return Mutation(None, f"llm: {model} ({kind})", other.id if other else None,
                                 error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
             latency = time.perf_counter() - start
         self.chooser.call_succeeded(reply.model)
@@ -182,5 +182,6 @@ class LLMMutator:
         try:
             child = child_from_reply(reply.text, request.parent.source, kind == "diff")
         except EditError as exc:
-            return Mutation(None, description, error=str(exc), reason=exc.reason, call=call)
+            return Mutation(None, description, other.id if other else None, error=str(exc),
+                            reason=exc.reason, call=call)
         return Mutation(child, description, other.id if other else None, call=call)
