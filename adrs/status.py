@@ -65,10 +65,10 @@ def format_status(st: dict) -> str:
             f"{k} {v}" for k, v in sorted(st["failures"].items(), key=lambda kv: -kv[1])))
     sx = st["structures"]
     if len(sx["island_best"]) > 1 or sx["grid_cells"]:
+        grid = f", {sx['grid_cells']} grid cells filled" if sx["grid_cells"] else ""
         lines.append(f"search     {len(sx['island_best'])} islands (best "
                      + ", ".join(num(v) for v in sx["island_best"].values())
-                     + f"), {sx['migrations']} migrations, {sx['resets']} resets, "
-                     f"{sx['grid_cells']} grid cells filled")
+                     + f"), {sx['migrations']} migrations, {sx['resets']} resets{grid}")
     for model, u in sorted(st["models"].items()):
         lines.append(f"model      {model}: {u['calls']} calls ({u['failed_calls']} failed), "
                      f"{u['ok_children']} scored children "
