@@ -61,16 +61,10 @@ def _read_only_engine(where: str | Path):
     if "://" not in str(where):
         raise UserError(f"no archive at {where}; pass a run folder, an adrs.db file or a "
                         "database URL")
-    engine = create_engine(make_url(str(where)))
-    if engine.dialect.name == "postgresql":
-        event.listen(engine, "connect", _postgres_read_only)
-    return engine
-
-
-def _postgres_read_only(conn, _record) -> None:
-    cur = conn.cursor()
-    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    cur.close()
+    url = make_url(str(where))
+    if url.get_backend_name() == "postgresql":  # every transaction read-only, server-side
+        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+    return create_engine(url)
 
 
 @dataclass(frozen=True)

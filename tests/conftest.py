@@ -32,3 +32,49 @@ def make_ctx(tmp_path):
         return RunContext(store, run, problem, cfg, tmp_path / name)
 
     return make
+
+
+def _pg_bin(name: str) -> str | None:
+    import glob
+    import shutil
+
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for this test session, on loopback; skipped (with the
+    reason) only when no server binary is installed (.ci/run installs one)."""
+    import os
+    import socket
+    import subprocess
+
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl); apt install postgresql")
+    pytest.importorskip("psycopg", reason="pip install 'adrs[postgres]'")
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="adrs-pg-"))  # pytest's tmp dirs are root-only
+    data = root / "data"
+    as_user = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = lambda *args: subprocess.run([*as_user, *args], check=True,  # noqa: E731
+                                       capture_output=True, timeout=120)
+    run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    run(pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start", "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off")
+    try:
+        run(_pg_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port),
+            "-U", "postgres", "adrs")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/adrs"
+    finally:
+        run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
