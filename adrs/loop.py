@@ -13,6 +13,7 @@ same sequence.
 from __future__ import annotations
 
 import heapq
+import threading
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -79,6 +80,8 @@ class Search:
         self._scores: dict[int, float] = {}  # visible successful candidates, for LLM gains
         self._failures: deque[FailureNote] = deque(maxlen=self.cfg.mutator.recent_failures)
         self._calls: dict[int, tuple[str, float]] = {}  # iteration -> (model, cost)
+        self._call_ids: dict[int, int] = {}  # iteration -> stored llm_calls id
+        self._call_lock = threading.Lock()
         # Mutations run in their own pool so slow LLM calls overlap; the deque keeps
         # them in iteration order. Evaluations run in the executor.
         self._mutations = ThreadPoolExecutor(max(1, self.cfg.mutator.concurrency),
@@ -132,6 +135,9 @@ class Search:
                                   tuple(self._failures), i)
         if hasattr(self.mutator, "submit"):  # choices now, in order; the wait is its own
             future = self.mutator.submit(request, rng)
+            # record the call the moment its reply arrives, not when its turn comes:
+            # a crash in between must not lose a call that was paid for
+            future.add_done_callback(lambda f, i=i: f.exception() or self._call_id(i, f.result()))
         elif getattr(self.mutator, "waits_on_io", True):
             future = self._mutations.submit(self.mutator.mutate, request, rng)
         else:  # CPU-bound (offline): a thread would only add overhead under the GIL
@@ -154,7 +160,7 @@ class Search:
         """Record the LLM call, skip known sources, and submit the child for evaluation."""
         call_id = None
         if mutation.call is not None:
-            call_id = self.ctx.store.add_llm_call(self.ctx.run.id, **mutation.call.__dict__)
+            call_id = self._call_id(i, mutation)
             heapq.heappush(self._unbilled, (i, mutation.call.cost,
                                             mutation.call.tokens_in + mutation.call.tokens_out))
             self._calls[i] = (mutation.call.model, mutation.call.cost)
@@ -178,6 +184,16 @@ class Search:
             self._seen[h] = "pending"
             child = _Child(record, self._submit_child(i, mutation.source))
             self._in_flight[i] = self._by_hash[h] = child
+
+    def _call_id(self, i: int, mutation: Mutation) -> int | None:
+        """Store iteration i's LLM call once, from whichever thread gets there first."""
+        if mutation.call is None:
+            return None
+        with self._call_lock:
+            if i not in self._call_ids:
+                self._call_ids[i] = self.ctx.store.add_llm_call(self.ctx.run.id,
+                                                                **mutation.call.__dict__)
+            return self._call_ids[i]
 
     # --- state ---
 

@@ -2,6 +2,7 @@
 the circuit breaker, cost budgets, and replay with the network off."""
 
 import socket
+import time
 
 import pytest
 from conftest import FIXTURES
@@ -148,3 +149,44 @@ def test_replay_refuses_a_run_without_llm_calls(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
     with pytest.raises(UserError, match="no archive at .*missing"):
         replay_run("missing", "y", db=None, archive=tmp_path)
+
+
+def test_a_reply_is_recorded_when_it_arrives_not_when_its_turn_comes(make_ctx, target_problem):
+    """A crash while an early call is slow must not lose the later calls already paid for."""
+    import threading
+    from concurrent.futures import Future
+
+    from adrs.mutate import Mutation
+    from adrs.mutate.llm import LLMCall
+
+    release = threading.Event()
+
+    class OutOfOrder:
+        def submit(self, request, rng):
+            i = request.iteration
+            call = LLMCall("m", f"prompt {i}", "```python\ndef guess(scale):\n    return "
+                           f"{i}.0\n```", 10, 5, iteration=i)
+            future = Future()
+            done = lambda: future.set_result(Mutation(  # noqa: E731
+                f"def guess(scale):\n    return {i}.0\n", "m", call=call))
+            if i == 1:  # the first call is slow
+                threading.Thread(target=lambda: (release.wait(30), done())).start()
+            else:
+                done()
+            return future
+
+    ctx = make_ctx(target_problem, iterations=8, search={"in_flight": 8})
+    search = Search(ctx, mutator=OutOfOrder(), progress=False)
+    runner = threading.Thread(target=search.run)
+    runner.start()
+    time.sleep(1.0)
+    with ctx.store.engine.connect() as conn:
+        early = conn.exec_driver_sql("select iteration from llm_calls order by 1").fetchall()
+        children = conn.exec_driver_sql("select count(*) from candidates").scalar()
+    release.set()
+    runner.join(30)
+    assert [i for (i,) in early] == list(range(2, 9)) and children == 1  # only the initial
+    assert _rows(ctx, "select count(*) from llm_calls")[0][0] == 8
+    linked = _rows(ctx, "select c.iteration, l.iteration from candidates c "
+                        "join llm_calls l on l.id = c.llm_call_id")
+    assert sorted(linked) == [(i, i) for i in range(1, 9)]

@@ -49,6 +49,7 @@ class LLMCall:
     latency_seconds: float = 0.0
     error: str | None = None  # "<reason>: <message>" for a failed call
     cost: float = 0.0  # USD, from the price table in config
+    iteration: int | None = None  # the child it was made for
 
 
 @dataclass(frozen=True)
@@ -170,14 +171,15 @@ class LLMMutator:
             except CallFailed as exc:
                 self.chooser.call_failed(model, str(exc))
                 call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
-                               error=f"{exc.reason}: {exc}")
+                               error=f"{exc.reason}: {exc}", iteration=request.iteration)
                 return Mutation(None, f"llm: {model} ({kind})", other.id if other else None,
                                 error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
             latency = time.perf_counter() - start
         self.chooser.call_succeeded(reply.model)
         price = self.cfg.prices.get(reply.model, [0.0, 0.0])
         call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
-                       cost=(reply.tokens_in * price[0] + reply.tokens_out * price[1]) / 1e6)
+                       cost=(reply.tokens_in * price[0] + reply.tokens_out * price[1]) / 1e6,
+                       iteration=request.iteration)
         description = f"llm: {reply.model} ({kind})"
         try:
             child = child_from_reply(reply.text, request.parent.source, kind == "diff")

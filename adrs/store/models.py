@@ -52,6 +52,7 @@ class Run(Base):
 
 class LLMCall(Base):
     __tablename__ = "llm_calls"
+    __table_args__ = (Index("ix_llm_calls_run_iteration", "run_id", "iteration"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
@@ -63,6 +64,7 @@ class LLMCall(Base):
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     latency_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
+    iteration: Mapped[int | None] = mapped_column(Integer)  # the child it was made for
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
