@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--workers", type=int, help="concurrent evaluations (default: CPU cores)")
     run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md)")
+    run.add_argument("--executor", choices=["local", "workers"],
+                     help="local: sandboxes here (default); workers: `adrs worker` processes "
+                     "evaluate through the --db database")
     run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
     _budget_args(run)
     _store_args(run)
@@ -60,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     _store_args(replay)
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=_cmd_replay)
+
+    worker = sub.add_parser("worker", help="evaluate a run's candidates for its controller "
+                            "(`adrs run --executor workers`), here or on another machine")
+    worker.add_argument("run", help="run name")
+    worker.add_argument("--name", help="this worker's name (default: host:pid)")
+    worker.add_argument("--idle-exit", type=float, default=600.0,
+                        help="stop after this many seconds without work (default 600)")
+    worker.add_argument("--lease", type=float, default=60.0,
+                        help="seconds without a heartbeat before another worker's job is "
+                        "taken over (default 60)")
+    _store_args(worker)
+    worker.set_defaults(func=_cmd_worker)
 
     tune = sub.add_parser("tune", help="tune a candidate's numeric constants with optuna "
                           "and record the best program as its child")
@@ -146,7 +161,8 @@ def _cmd_run(args) -> int:
     from adrs.runs import start_run
 
     overrides = {k: v for k, v in (("iterations", args.iterations), ("seed", args.seed),
-                                   ("workers", args.workers)) if v is not None}
+                                   ("workers", args.workers), ("executor", args.executor))
+                 if v is not None}
     overrides.update(_budgets(args))
     ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,
                     config_file=args.config, overrides=overrides)
@@ -180,6 +196,20 @@ def _compare_replay(ctx, source: str) -> None:
     same = sum(hashes[0].get(i) == h for i, h in hashes[1].items())
     print(f"replay: {same}/{len(hashes[1])} candidates identical to run {src.name}; best "
           f"{best[1]} vs recorded {best[0]}")
+
+
+def _cmd_worker(args) -> int:
+    import socket
+
+    from adrs.executors.workers import worker_loop
+    from adrs.runs import existing_run
+
+    ctx = existing_run(args.run, db=args.db, archive=args.archive)
+    name = args.name or f"{socket.gethostname()}:{os.getpid()}"
+    print(f"worker {name}: serving run {ctx.run.name} from {ctx.store.url}", flush=True)
+    worker_loop(ctx.store, ctx.run, ctx.problem, name, args.idle_exit,
+                lambda msg: print(msg, flush=True), args.lease)
+    return 0
 
 
 def _cmd_tune(args) -> int:
@@ -222,8 +252,10 @@ def _search(ctx, quiet: bool) -> int:
     from adrs.loop import Search
     from adrs.status import format_status, run_status
 
+    where = ("evaluations by `adrs worker " + ctx.run.name + " --db " + ctx.store.url + "`"
+             if ctx.config.executor == "workers" else f"{ctx.config.worker_count} workers")
     print(f"adrs: run {ctx.run.name}: {ctx.problem.name}, {ctx.run.iterations} iterations, "
-          f"{ctx.config.worker_count} workers, archive {ctx.archive_dir}", file=sys.stderr)
+          f"{where}, archive {ctx.archive_dir}", file=sys.stderr)
     search = Search(ctx, progress=not quiet)
     search.run()
     print(format_status(run_status(ctx.store, ctx.run)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from adrs.hashing import functional_hash
@@ -31,6 +32,19 @@ class Evaluation:
 HashGate = Callable[[str], bool]
 
 
+def run_here(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...],
+             probe: bool, on_probe: Callable[[list], bool]) -> Outcome:
+    """Run the candidate in a sandbox on this machine."""
+    return run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
+                         deny_read, problem.probes_json if probe else None, on_probe,
+                         problem.harness, problem.preload)
+
+
+# Where sandboxed runs happen; the workers executor points it, per thread, at a
+# queue that `adrs worker` processes serve.
+RUNNER: ContextVar = ContextVar("adrs_runner", default=run_here)
+
+
 def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...] = (),
              gate: HashGate | None = None, probe: bool = True) -> Evaluation:
     """Probe (when the problem has probes), then evaluate fully unless `gate` says stop."""
@@ -40,9 +54,7 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
         seen.append(functional_hash(outputs, problem.probe_rtol))
         return gate is None or gate(seen[0])
 
-    out = run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
-                        deny_read, problem.probes_json if probe else None, on_probe,
-                        problem.harness, problem.preload)
+    out = RUNNER.get()(problem, source, limits, deny_read, probe, on_probe)
     fh = seen[0] if seen else None
     ev = Evaluation("equivalent", seconds=out.wall_seconds) if out.stopped else \
         _score(problem, out)

@@ -66,7 +66,7 @@ class Search:
             from adrs.tuning import TuningMutator
 
             self.mutator = TuningMutator(self.mutator, ctx)
-        self.executor = executor or LocalExecutor(self.cfg.worker_count)
+        self.executor = executor or _executor(ctx)
         self.progress = progress
         self.state = SearchState(self.cfg.search)
         self._stored_events: set[tuple] = set()  # keys of search events already in the store
@@ -406,6 +406,14 @@ class Search:
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(best=f"{self._best:.4f}", failed=self._failed, refresh=False)
+
+
+def _executor(ctx: RunContext):
+    if ctx.config.executor == "workers":
+        from adrs.executors.workers import WorkersExecutor
+
+        return WorkersExecutor(ctx.store, ctx.run.id, max(8, 2 * ctx.config.search.in_flight))
+    return LocalExecutor(ctx.config.worker_count)
 
 
 def _evaluate_child(problem: Problem, source: str, limits, deny: tuple[str, ...],

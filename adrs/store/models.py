@@ -118,3 +118,26 @@ class SearchEvent(Base):
     cell: Mapped[str | None] = mapped_column(String(64))
     candidate_ids: Mapped[list] = mapped_column(JSON)
     score: Mapped[float | None] = mapped_column(Float)
+
+
+class EvalJob(Base):
+    """One sandboxed run queued for `adrs worker` processes: queued -> claimed ->
+    (probed -> decided) -> done. The controller decides after the probes."""
+
+    __tablename__ = "eval_jobs"
+    __table_args__ = (Index("ix_eval_jobs_run_status", "run_id", "status", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    # submission order: jobs are taken in it, as the local pool starts evaluations in
+    # it, so a job waiting at the hash gate never waits on one no worker can take
+    seq: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    request: Mapped[dict] = mapped_column(JSON)  # limits, deny_read, probe
+    status: Mapped[str] = mapped_column(String(16))  # queued | claimed | probed | done
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    probe: Mapped[dict | None] = mapped_column(JSON)  # encoded probe outputs and seconds
+    decision: Mapped[str | None] = mapped_column(String(8))  # go | stop
+    outcome: Mapped[dict | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

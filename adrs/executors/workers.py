@@ -1,0 +1,87 @@
+"""Evaluations served by `adrs worker` processes through the run's database.
+
+Each submitted evaluation runs here in a waiting thread, exactly as with the
+local pool, except that its sandboxed run is queued for a worker (see
+adrs/jobs.py); the functional-hash gate is still answered in this process, so
+the archive is the same as a local run's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from adrs import jobs
+from adrs.evaluation import RUNNER
+from adrs.store import Store
+
+
+class WorkersExecutor:
+    def __init__(self, store: Store, run_id: int, in_flight: int = 64):
+        self.store, self.run_id = store, run_id
+        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-job")
+        self._seq = itertools.count(jobs.next_seq(store, run_id))
+
+    def submit(self, fn: Callable[..., Any], *args) -> Future:
+        return self._pool.submit(self._call, next(self._seq), fn, args)
+
+    def _call(self, seq: int, fn, args):
+        token = RUNNER.set(partial(self._remote, seq))
+        try:
+            return fn(*args)
+        finally:
+            RUNNER.reset(token)
+
+    def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
+        return jobs.run_remotely(self.store, self.run_id, seq, source, limits, deny_read,
+                                 probe and problem.probes_json is not None, on_probe)
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
+                say: Callable[[str], None] = print, lease: float = jobs.LEASE) -> int:
+    """Serve the run's evaluation jobs until it is over (or idle for `idle_exit` s)."""
+    import threading
+    import time
+
+    from adrs.sandbox import Limits, run_candidate
+
+    done, idle_since = 0, time.monotonic()
+    while True:
+        job = jobs.claim(store, run.id, name, lease)
+        if job is None:
+            status = store.get_run(run.name).status
+            if status != "running" or time.monotonic() - idle_since > idle_exit:
+                say(f"worker {name}: {done} evaluations; run is {status}, stopping")
+                return done
+            time.sleep(0.05)
+            continue
+        beat = threading.Event()
+        pulse = threading.Thread(target=_pulse, args=(store, job.id, name, beat), daemon=True)
+        pulse.start()
+        try:
+            req = job.request
+            gate = partial(_gate, store, job.id, name)
+            out = run_candidate(job.source, problem.evaluator.entrypoint, problem.cases_json,
+                                Limits(**req["limits"]), tuple(req["deny_read"]),
+                                problem.probes_json if req["probe"] else None,
+                                gate, problem.harness, problem.preload)
+        finally:
+            beat.set()
+        jobs.finish(store, job.id, name, out)
+        done += 1
+        idle_since = time.monotonic()
+
+
+def _gate(store, job_id, name, outputs) -> bool:
+    return jobs.post_probe(store, job_id, name, outputs, 0.0)
+
+
+def _pulse(store, job_id, name, stop) -> None:
+    while not stop.wait(1.0):
+        jobs.heartbeat(store, job_id, name)

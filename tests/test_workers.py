@@ -1,0 +1,100 @@
+"""`adrs worker` processes evaluating for a controller through the run's database:
+the same archive as a local run, every job done once, a killed worker's job taken over."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import FIXTURES
+from sqlalchemy import create_engine
+
+from adrs.loop import Search
+from adrs.runs import start_run
+
+TARGET = str(FIXTURES / "target_number")
+ROWS = ("select c.iteration, c.syntactic_hash, c.status, c.score from candidates c "
+        "join runs r on r.id = c.run_id where r.name = '{}' order by c.iteration")
+
+
+def _rows(url, name, sql=ROWS):
+    with create_engine(url).connect() as conn:
+        return conn.exec_driver_sql(sql.format(name)).fetchall()
+
+
+def _worker(name, db, tmp_path, lease=60.0):
+    return subprocess.Popen([sys.executable, "-m", "adrs", "worker", "shared", "--db", db,
+                             "--name", name, "--idle-exit", "60", "--lease", str(lease)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _controller(db, tmp_path, iterations):
+    ctx = start_run(TARGET, name="shared", db=db, archive=tmp_path, config_file=None,
+                    overrides={"iterations": iterations, "executor": "workers"})
+    thread = threading.Thread(target=Search(ctx, progress=False).run)
+    thread.start()
+    return ctx, thread
+
+
+def _local(tmp_path, iterations):
+    ctx = start_run(TARGET, name="local", db=None, archive=tmp_path, config_file=None,
+                    overrides={"iterations": iterations})
+    Search(ctx, progress=False).run()
+    return f"sqlite:///{tmp_path / 'local' / 'adrs.db'}"
+
+
+def _two_workers_share_a_run(db, tmp_path):
+    local = _local(tmp_path, 30)
+    ctx, controller = _controller(db, tmp_path, 30)
+    workers = [_worker(n, db, tmp_path) for n in ("w1", "w2")]
+    controller.join(120)
+    outs = [w.communicate(timeout=60)[0] for w in workers]
+    assert not controller.is_alive() and ctx.run.status == "finished"
+    assert _rows(db, "shared") == _rows(local, "local")  # the same archive as a local run
+    jobs = _rows(db, "", "select worker, status, attempts from eval_jobs")
+    assert all(status == "done" and attempts == 1 for _, status, attempts in jobs)
+    served = {w for w, _, _ in jobs}
+    assert served == {"w1", "w2"}, outs  # both took work
+    return jobs
+
+
+def test_two_workers_on_sqlite_share_a_run(tmp_path):
+    _two_workers_share_a_run(f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
+
+
+def test_two_workers_on_postgres_share_a_run(postgres_url, tmp_path):
+    _two_workers_share_a_run(postgres_url, tmp_path)
+
+
+def test_a_killed_workers_job_is_taken_over(tmp_path):
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    local = _local(tmp_path, 20)
+    ctx, controller = _controller(db, tmp_path, 20)
+    doomed = _worker("doomed", db, tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it while it holds a job
+        held = _rows(db, "", "select count(*) from eval_jobs where worker = 'doomed' "
+                             "and status in ('claimed', 'probed')")[0][0]
+        if held:
+            break
+        time.sleep(0.01)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    survivor = _worker("survivor", db, tmp_path, lease=2.0)
+    controller.join(120)
+    survivor.communicate(timeout=60)
+    assert not controller.is_alive() and ctx.run.status == "finished"
+    assert _rows(db, "shared") == _rows(local, "local")
+    retried = _rows(db, "", "select attempts from eval_jobs where attempts > 1")
+    assert retried and all(a == 2 for (a,) in retried)
+
+
+@pytest.fixture(autouse=True)
+def _fast_polls(monkeypatch):
+    from adrs import jobs
+
+    monkeypatch.setattr(jobs, "POLL", 0.01)
