@@ -85,12 +85,19 @@ def _row(store: Store, job_id: int) -> EvalJob:
 # --- the controller's side ---
 
 
+class Cancelled(Exception):
+    """The controller is stopping: the job is withdrawn and redone on resume."""
+
+
 def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limits,
-                 deny: tuple[str, ...], probe: bool, on_probe) -> Outcome:
+                 deny: tuple[str, ...], probe: bool, on_probe, stop) -> Outcome:
     """Queue a sandboxed run, answer its probe gate here, and wait for its outcome."""
     job = queue(store, run_id, seq, source, limits, deny, probe)
     decided_at = None
     while True:
+        if stop.is_set():
+            _set(store, job, status="done", decision="stop", outcome=None)
+            raise Cancelled(f"job {job} withdrawn")
         row = _row(store, job)
         if row.status == "done":
             return _outcome(row.outcome)

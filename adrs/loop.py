@@ -380,8 +380,9 @@ class Search:
         self.executor.shutdown(cancel=True)
         for i in sorted(self._in_flight):
             child = self._in_flight[i]
-            if child.future.done() and not child.future.cancelled():
-                self._complete(child)
+            future = child.future
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._complete(child)  # (a cancelled remote job ends in an exception)
         self._in_flight.clear()
 
     def _finish(self, status: str, started: float) -> None:

@@ -98,3 +98,21 @@ def _fast_polls(monkeypatch):
     from adrs import jobs
 
     monkeypatch.setattr(jobs, "POLL", 0.01)
+
+
+def test_ctrl_c_with_no_worker_stops_at_once_and_resume_finishes(tmp_path):
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "adrs", "run", TARGET, "--iterations", "10",
+                             "--name", "shared", "--db", db, "--executor", "workers",
+                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # waiting for a worker that never comes (the initial program is queued)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130
+    worker = _worker("late", db, tmp_path)
+    resumed = subprocess.run([sys.executable, "-m", "adrs", "resume", "shared", "--db", db,
+                              "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120)
+    worker.communicate(timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(_rows(db, "shared")) == 11

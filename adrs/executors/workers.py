@@ -9,6 +9,7 @@ the archive is the same as a local run's.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -24,6 +25,7 @@ class WorkersExecutor:
         self.store, self.run_id = store, run_id
         self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-job")
         self._seq = itertools.count(jobs.next_seq(store, run_id))
+        self._stop = threading.Event()
 
     def submit(self, fn: Callable[..., Any], *args) -> Future:
         return self._pool.submit(self._call, next(self._seq), fn, args)
@@ -37,16 +39,18 @@ class WorkersExecutor:
 
     def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
         return jobs.run_remotely(self.store, self.run_id, seq, source, limits, deny_read,
-                                 probe and problem.probes_json is not None, on_probe)
+                                 probe and problem.probes_json is not None, on_probe,
+                                 self._stop)
 
     def shutdown(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:  # withdraw what is still waiting for a worker (redone on resume)
+            self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
                 say: Callable[[str], None] = print, lease: float = jobs.LEASE) -> int:
     """Serve the run's evaluation jobs until it is over (or idle for `idle_exit` s)."""
-    import threading
     import time
 
     from adrs.sandbox import Limits, run_candidate
