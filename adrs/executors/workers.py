@@ -59,8 +59,8 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
     while True:
         job = jobs.claim(store, run.id, name, lease)
         if job is None:
-            status = store.get_run(run.name).status
-            if status != "running" or time.monotonic() - idle_since > idle_exit:
+            status = store.get_run(run.name).status  # interrupted: a resume may follow
+            if status in ("finished", "stopped") or time.monotonic() - idle_since > idle_exit:
                 say(f"worker {name}: {done} evaluations; run is {status}, stopping")
                 return done
             time.sleep(0.05)
