@@ -39,9 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--workers", type=int, help="concurrent evaluations (default: CPU cores)")
     run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md)")
-    run.add_argument("--executor", choices=["local", "workers"],
+    run.add_argument("--executor", choices=["local", "workers", "ray"],
                      help="local: sandboxes here (default); workers: `adrs worker` processes "
-                     "evaluate through the --db database")
+                     "evaluate through the --db database; ray: Ray tasks")
+    run.add_argument("--ray-address", help="a Ray cluster's address (default: a local Ray)")
     run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
     _budget_args(run)
     _store_args(run)
@@ -161,7 +162,8 @@ def _cmd_run(args) -> int:
     from adrs.runs import start_run
 
     overrides = {k: v for k, v in (("iterations", args.iterations), ("seed", args.seed),
-                                   ("workers", args.workers), ("executor", args.executor))
+                                   ("workers", args.workers), ("executor", args.executor),
+                                   ("ray_address", args.ray_address))
                  if v is not None}
     overrides.update(_budgets(args))
     ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,

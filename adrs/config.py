@@ -97,8 +97,9 @@ class RunConfig:
     seed: int = 0
     workers: int = 0  # concurrent evaluations; 0 means one per CPU core
     # local: a pool of sandboxes here; workers: `adrs worker RUN --db URL` processes,
-    # on this or other machines, evaluate through the run's database
+    # on this or other machines, evaluate through the run's database; ray: Ray tasks
     executor: str = "local"
+    ray_address: str = ""  # ray: a cluster's address; empty starts a local Ray
     max_cost: float = 0.0  # stop cleanly once LLM calls cost this many USD; 0 = no limit
     max_tokens: int = 0  # stop cleanly once LLM calls used this many tokens; 0 = no limit
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -178,7 +179,7 @@ def _checked(value: Any, kind: type, where: str, key: str):
 _CHOICES = {
     "search.selection": ("uniform", "power_law", "tournament", "weighted", "softmax"),
     "search.topology": ("ring", "all"),
-    "executor": ("local", "workers"),
+    "executor": ("local", "workers", "ray"),
 }
 
 

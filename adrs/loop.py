@@ -410,6 +410,10 @@ class Search:
 
 
 def _executor(ctx: RunContext):
+    if ctx.config.executor == "ray":
+        from adrs.executors.ray import RayExecutor
+
+        return RayExecutor(ctx.config.ray_address, max(8, 2 * ctx.config.search.in_flight))
     if ctx.config.executor == "workers":
         from adrs.executors.workers import WorkersExecutor
 

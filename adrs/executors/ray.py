@@ -1,0 +1,78 @@
+"""Evaluations as Ray tasks: a local Ray by default, or a cluster (`--ray-address`).
+
+As with the workers executor, every decision stays in the controller: each
+evaluation waits in a local thread while its sandboxed runs happen in Ray tasks,
+with the same sandbox limits, on whichever node Ray picks. The functional-hash
+gate needs the controller between the probes and the full run, so a candidate
+with probes takes two tasks: the probes, then (if no earlier candidate behaved
+the same) the full evaluation. The archive is the same as a local run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from adrs.evaluation import RUNNER
+from adrs.sandbox import Outcome, run_candidate
+
+
+def _sandboxed(source, entrypoint, cases_json, limits, deny, harness, preload,
+               probes_json=None) -> Outcome:
+    """The Ray task: one sandboxed run on a worker node. With probes, it stops right
+    after them (exceptions on a probe are behaviour, as in a local run)."""
+    return run_candidate(source, entrypoint, cases_json, limits, deny, probes_json, _stop,
+                         harness, preload)
+
+
+def _stop(outputs: list) -> bool:
+    return False
+
+
+class RayExecutor:
+    def __init__(self, address: str = "", in_flight: int = 64):
+        try:
+            import ray
+        except ImportError:
+            from adrs.errors import UserError
+
+            raise UserError("the Ray executor needs Ray: pip install 'adrs[ray]'") from None
+        if not ray.is_initialized():
+            ray.init(address=address or None, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+        self._ray = ray
+        self._task = ray.remote(num_cpus=1)(_sandboxed)
+        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-ray")
+
+    def submit(self, fn: Callable[..., Any], *args) -> Future:
+        return self._pool.submit(self._call, fn, args)
+
+    def _call(self, fn, args):
+        token = RUNNER.set(self._remote)
+        try:
+            return fn(*args)
+        finally:
+            RUNNER.reset(token)
+
+    def _run(self, problem, source, limits, deny, probes_json=None) -> Outcome:
+        ref = self._task.remote(source, problem.evaluator.entrypoint, problem.cases_json,
+                                limits, deny, problem.harness, problem.preload, probes_json)
+        return self._ray.get(ref)
+
+    def _remote(self, problem, source, limits, deny_read, probe, on_probe) -> Outcome:
+        if not probe or problem.probes_json is None:
+            return self._run(problem, source, limits, deny_read)
+        first = self._run(problem, source, limits, deny_read, problem.probes_json)
+        if not first.stopped:  # it failed before its probes: that is the outcome
+            return first
+        if not on_probe(first.probe_outputs):
+            return first
+        full = self._run(problem, source, limits, deny_read)
+        return replace(full, probe_outputs=first.probe_outputs,
+                       probe_seconds=first.probe_seconds,
+                       wall_seconds=full.wall_seconds + first.wall_seconds)
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)

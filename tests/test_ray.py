@@ -1,0 +1,33 @@
+"""The Ray executor: a seeded run gives the same archive as the local pool."""
+
+import pytest
+from conftest import FIXTURES
+
+from adrs.loop import Search
+from adrs.runs import start_run
+
+ray = pytest.importorskip("ray", reason="pip install 'adrs[ray]'")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _archive(tmp_path, name, executor, problem):
+    ctx = start_run(problem, name=name, db=None, archive=tmp_path, config_file=None,
+                    overrides={"iterations": 30, "executor": executor})
+    Search(ctx, progress=False).run()
+    return [(r.iteration, r.syntactic_hash, r.status, r.score, r.functional_hash, r.failure)
+            for r in ctx.store.history(ctx.run.id)]
+
+
+@pytest.mark.parametrize("problem", [str(FIXTURES / "target_number"), "moe_expert_placement"])
+def test_ray_and_the_local_pool_build_the_same_archive(tmp_path, problem):
+    local = _archive(tmp_path, "local", "local", problem)
+    remote = _archive(tmp_path, "ray", "ray", problem)
+    assert remote == local
+    assert any(r[4] for r in local)  # functional hashes went through the gate
