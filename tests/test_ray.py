@@ -31,3 +31,25 @@ def test_ray_and_the_local_pool_build_the_same_archive(tmp_path, problem):
     remote = _archive(tmp_path, "ray", "ray", problem)
     assert remote == local
     assert any(r[4] for r in local)  # functional hashes went through the gate
+
+
+def test_a_replayed_llm_run_is_the_same_on_ray_and_the_local_pool(tmp_path):
+    from dataclasses import replace
+
+    from adrs.mutate.fake_server import FakeOpenAIServer
+    from adrs.runs import replay_run
+
+    with FakeOpenAIServer() as server:
+        ctx = start_run(str(FIXTURES / "target_number"), name="recorded", db=None,
+                        archive=tmp_path, config_file=None, overrides={
+                            "iterations": 16, "mutator": {"kind": "llm", "model": "fake",
+                                                          "base_url": server.url}})
+        Search(ctx, progress=False).run()
+    archives = []
+    for name, executor in (("pool", "local"), ("on-ray", "ray")):
+        again = replay_run("recorded", name, db=None, archive=tmp_path)
+        again.config = replace(again.config, executor=executor)
+        Search(again, progress=False).run()
+        archives.append([(r.iteration, r.syntactic_hash, r.status, r.score)
+                         for r in again.store.history(again.run.id)])
+    assert archives[0] == archives[1] and len(archives[0]) == 17
