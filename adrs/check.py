@@ -38,15 +38,15 @@ def check(name_or_path: str) -> list[Finding]:
         problem = find_problem(name_or_path)
     except UserError as exc:
         return [Finding(False, "manifest", str(exc))]
-    found = [Finding(True, "manifest", f"{problem.name} from {problem.root / MANIFEST}")]
+    found = [Finding(True, "manifest", f"{problem.name} ({problem.origin}) in {problem.root}")]
     return found + list(_checks(problem))
 
 
 def _checks(problem: Problem) -> Iterator[Finding]:
-    initial = problem.root / _initial_file(problem)
+    initial = problem.initial_path
     yield _markers(problem, initial)
     try:
-        limits = build(problem.defaults, where=f"{problem.root / MANIFEST} [defaults]").sandbox
+        limits = build(problem.defaults, where=f"the defaults of {problem.name}").sandbox
     except UserError as exc:
         yield Finding(False, "defaults", str(exc))
         return
@@ -67,17 +67,11 @@ def _checks(problem: Problem) -> Iterator[Finding]:
                       f"[baselines] in {MANIFEST}")
 
 
-def _initial_file(problem: Problem) -> str:
-    from adrs.config import read_toml
-
-    return read_toml(problem.root / MANIFEST)["problem"]["initial_program"]
-
-
 def _markers(problem: Problem, path) -> Finding:
     source = problem.initial_source
     try:
         parts = evolve_block.split(source)
-    except evolve_block.MarkerError as exc:  # load_problem refuses these; kept for clarity
+    except evolve_block.MarkerError as exc:  # problem.toml folders are refused earlier
         return Finding(False, "evolve block", f"{path}: {exc}")
     if not parts.before and not parts.after:
         return Finding(True, "evolve block", f"{path}: no markers, the whole program evolves "

@@ -130,6 +130,7 @@ def load(root: Path):
               file=sys.stderr)
     evaluator = OpenEvolveEvaluator(root, cfg.cascade, cfg.thresholds, cfg.features)
     return Problem(name=root.name, root=root, description=cfg.prompt,
+                   initial_path=root / INITIAL,
                    initial_source=(root / INITIAL).read_text(), evaluator=evaluator,
                    baselines={}, defaults=cfg.defaults, origin="openevolve folder")
 

@@ -72,7 +72,8 @@ class Problem:
     evaluator: Evaluator = field(repr=False)
     baselines: dict[str, Path]
     defaults: dict
-    origin: str  # "bundled", "path" or "entry point <dist>"
+    origin: str  # "bundled", "path", "entry point <dist>" or "openevolve folder"
+    initial_path: Path | None = None  # the file initial_source was read from
 
     @cached_property
     def cases_json(self) -> str:
@@ -182,6 +183,7 @@ def load_problem(root: Path, origin: str) -> Problem:
         if not p.is_file():
             raise UserError(f"{manifest}: baseline '{name}' file {p} does not exist")
     return Problem(name=meta["name"], root=root, description=meta.get("description", ""),
+                   initial_path=root / meta["initial_program"],
                    initial_source=initial, evaluator=_load_evaluator(root, meta, manifest),
                    baselines=baselines, defaults=data.get("defaults", {}), origin=origin)
 

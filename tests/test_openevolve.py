@@ -80,3 +80,11 @@ def test_edits_outside_the_evolve_block_are_refused():
         apply_diff(source, [("    return np.sin(x) * np.cos(y) + np.sin(x * y)",
                              "    return 0.0 * x")])
     assert err.value.reason == "outside_region"
+
+
+def test_the_checker_accepts_an_openevolve_folder():
+    from adrs.check import check
+
+    findings = check("function_minimization")
+    assert all(f.ok for f in findings), findings
+    assert {f.check for f in findings} >= {"initial program", "determinism"}
