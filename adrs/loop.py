@@ -77,7 +77,6 @@ class Search:
         self._in_flight: dict[int, _Child] = {}  # iteration -> child
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
-        self._scores: dict[int, float] = {}  # visible successful candidates, for LLM gains
         self._failures: deque[FailureNote] = deque(maxlen=self.cfg.mutator.recent_failures)
         self._calls: dict[int, tuple[str, float]] = {}  # iteration -> (model, cost)
         self._call_ids: dict[int, int] = {}  # iteration -> stored llm_calls id
@@ -251,14 +250,12 @@ class Search:
     def _reveal(self, upto: int) -> None:
         while self._unrevealed and self._unrevealed[0][0] <= upto:
             _, r = heapq.heappop(self._unrevealed)
-            if r.status == "ok":
-                self._scores[r.id] = r.score
-            elif r.status == "failed":
+            if r.status == "failed":
                 self._failures.append(FailureNote(r.mutation, r.failure or "", r.error))
             events = [e for e in self.state.reveal(r) if e.key not in self._stored_events]
             self.ctx.store.add_search_events(self.ctx.run.id, events)  # none again on resume
             if r.model and hasattr(self.mutator, "observe"):
-                parent = self._scores.get(r.parent_id)
+                parent = self.state.archive.score_of(r.parent_id)  # every visible success
                 gain = r.score - parent if r.status == "ok" and parent is not None else 0.0
                 self.mutator.observe(r.model, gain, r.cost)
 

@@ -21,9 +21,7 @@ DIFF_BLOCK = re.compile(
 
 
 class EditError(ValueError):
-    """A reply that yields no child; `reason` is one of the codes below."""
-
-    REASONS = ("no_code", "diff_failed", "outside_region")
+    """A reply that yields no child; `reason` is no_code, diff_failed or outside_region."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)

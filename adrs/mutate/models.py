@@ -125,7 +125,3 @@ class ModelChooser:
             a.failures_in_a_row = self.breaker_failures - 1  # one more failure re-trips
         self.say(f"model {model} failed {self.breaker_failures} calls in a row (last: "
                  f"{error[:120]}); pausing it for {self.breaker_seconds:g} s")
-
-    def stats(self) -> dict[str, dict]:
-        return {m: {"weight": a.weight, "pulls": a.pulls, "gain": a.gain, "cost": a.cost,
-                    "paused": a.paused_until > self.clock()} for m, a in self.arms.items()}

@@ -31,6 +31,10 @@ class Population:
         self._place(s)
         return True
 
+    def score_of(self, candidate_id: int) -> float | None:
+        at = self._where.get(candidate_id)
+        return None if at is None else self.members[at].score
+
     def rescore(self, candidate_id: int, score: float) -> None:
         """A member's score changed (running mean of a noisy problem): re-rank it."""
         at = self._where.get(candidate_id)
