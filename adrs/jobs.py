@@ -111,11 +111,10 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
 # --- the worker's side ---
 
 
-def post_probe(store: Store, job_id: int, worker: str, outputs: list, seconds: float) -> bool:
+def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:
     """Report probe outputs; block until the controller says go (True) or stop."""
     _set(store, job_id, worker, status="probed", decision=None,
-         probe={"outputs": [encode(o) for o in outputs], "seconds": seconds,
-                "at": datetime.now().isoformat()})
+         probe={"outputs": [encode(o) for o in outputs], "at": datetime.now().isoformat()})
     while True:
         row = _row(store, job_id)
         if row.worker != worker or row.status == "done":

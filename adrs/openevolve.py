@@ -15,6 +15,7 @@ user sets `[mutator] kind = "llm"` (so a run needs no key).
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from dataclasses import dataclass, field
@@ -75,12 +76,6 @@ def _adrs_metrics(result):
     return {str(k): float(v) for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
-
-def _adrs_fitness(metrics, exclude):
-    if "combined_score" in metrics:
-        return metrics["combined_score"]
-    values = [v for k, v in metrics.items() if k not in exclude]
-    return sum(values) / len(values) if values else 0.0
 '''
 
 
@@ -103,7 +98,9 @@ class OpenEvolveEvaluator:
                  exclude: tuple[str, ...]):
         source = (root / EVALUATOR).read_text()
         header = f"__file__ = {str(root / EVALUATOR)!r}\n"
-        self.harness = header + _PRELUDE + "\n" + source + "\n" + _ENTRY
+        # the cascade's thresholds use the same fitness rule as the score here
+        rule = inspect.getsource(fitness).replace("def fitness(", "def _adrs_fitness(", 1)
+        self.harness = header + _PRELUDE + "\n" + source + "\n" + _ENTRY + "\n\n" + rule
         self.case = {"cascade": cascade, "thresholds": thresholds, "exclude": list(exclude)}
         self.exclude = exclude
 

@@ -70,7 +70,7 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
         pulse.start()
         try:
             req = job.request
-            gate = partial(_gate, store, job.id, name)
+            gate = partial(jobs.post_probe, store, job.id, name)
             out = run_candidate(job.source, problem.evaluator.entrypoint, problem.cases_json,
                                 Limits(**req["limits"]), tuple(req["deny_read"]),
                                 problem.probes_json if req["probe"] else None,
@@ -80,10 +80,6 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
         jobs.finish(store, job.id, name, out)
         done += 1
         idle_since = time.monotonic()
-
-
-def _gate(store, job_id, name, outputs) -> bool:
-    return jobs.post_probe(store, job_id, name, outputs, 0.0)
 
 
 def _pulse(store, job_id, name, stop) -> None:
