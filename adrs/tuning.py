@@ -164,6 +164,8 @@ class TuningMutator:
             return self._pool.submit(self._tune, request, seed)
         if hasattr(self.inner, "submit"):
             return self.inner.submit(request, rng)
+        if getattr(self.inner, "waits_on_io", True):  # as the loop would: off its thread
+            return self._pool.submit(self.inner.mutate, request, rng)
         future = Future()
         future.set_result(self.inner.mutate(request, rng))
         return future
