@@ -261,8 +261,8 @@ class Search:
 
     def _parent(self, s: Scored) -> Parent:
         if s.id not in self._parents:
-            row = self.ctx.store.get_candidate(s.id)
-            self._parents[s.id] = Parent(row.id, row.source, row.score, row.metrics or {})
+            source, score, metrics = self.ctx.store.parent_fields(s.id)
+            self._parents[s.id] = Parent(s.id, source, score, metrics or {})
             if len(self._parents) > 4 * self.cfg.search.elite_pool:
                 self._parents.popitem(last=False)
         return self._parents[s.id]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import bindparam, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from adrs.errors import UserError
 from adrs.store.models import VERSION_TABLE, Candidate, LLMCall, Run, SearchEvent
 from adrs.store.records import CandidateRecord, HistoryRow
+
+# built once: a statement object built per call costs more than the query itself
+_PARENT_FIELDS = select(Candidate.source, Candidate.score, Candidate.metrics).where(
+    Candidate.id == bindparam("id"))
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -144,8 +148,9 @@ class Store:
         return self._insert(LLMCall, run_id=run_id, **fields)
 
     def _insert(self, table, **values) -> int:
+        # values as parameters, not .values(): the compiled statement is then cached
         with self.engine.begin() as conn:
-            return conn.execute(insert(table).values(**values)).inserted_primary_key[0]
+            return conn.execute(insert(table), values).inserted_primary_key[0]
 
     def add_score_sample(self, candidate_id: int, sample: float) -> float:
         """Fold a fresh score sample into a candidate's running mean; return the mean."""
@@ -160,6 +165,11 @@ class Store:
     def get_candidate(self, candidate_id: int) -> Candidate | None:
         with self.session() as s:
             return s.get(Candidate, candidate_id)
+
+    def parent_fields(self, candidate_id: int) -> tuple[str, float, dict]:
+        """(source, score, metrics) of a candidate: what a mutation needs of its parent."""
+        with self.engine.connect() as conn:
+            return tuple(conn.execute(_PARENT_FIELDS, {"id": candidate_id}).one())
 
     def best(self, run_id: int, n: int = 1) -> list[Candidate]:
         with self.session() as s:
