@@ -43,13 +43,14 @@ class InstantMutator:
     """A new, never-seen program per call, at no cost."""
 
     waits_on_io = False
+    template = staticmethod(program)  # value -> program source
 
     def __init__(self):
         self.n = 0
 
     def mutate(self, request, rng):
         self.n += 1
-        return Mutation(program(float(rng.random()) + self.n), "instant")
+        return Mutation(self.template(float(rng.random()) + self.n), "instant")
 
 
 class InstantExecutor:
