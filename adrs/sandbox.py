@@ -154,6 +154,18 @@ _BWRAP_BASE = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmp
                "--die-with-parent"]
 _cgroup_ids = itertools.count()
 
+# Where the controller's user keeps credentials (a Ray cluster token, SSH and cloud
+# keys, database passwords): hidden from candidates, like the archive. A deny list,
+# so not exhaustive; the rest of the filesystem is readable (never writable).
+CREDENTIALS = (".ray", ".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker",
+               ".gnupg", ".netrc", ".pgpass", ".git-credentials", ".pypirc",
+               ".cache/huggingface", ".config/openai")
+
+
+def credential_paths() -> tuple[str, ...]:
+    home = os.path.expanduser("~")
+    return tuple(p for p in (os.path.join(home, c) for c in CREDENTIALS) if os.path.exists(p))
+
 
 def encode_cases(cases: list[dict]) -> str:
     """Serialise problem cases once; the JSON is reused for every evaluation."""
@@ -175,6 +187,7 @@ def run_candidate(source: str, entrypoint: str, cases_json: str, limits: Limits,
     """
     scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
     start = time.perf_counter()
+    deny_read = (*deny_read, *credential_paths())
     try:
         request = _request(source, entrypoint, cases_json, limits, scratch, deny_read,
                            probes_json, harness, preload)
@@ -202,8 +215,9 @@ def _command(scratch: str, deny_read: tuple[str, ...], cgroup: Path | None) -> l
     outer = confinement()
     if outer.bwrap:
         keep = [arg for path in _runtime_under_tmp() for arg in ("--ro-bind", path, path)]
-        hide = [arg for path in deny_read if os.path.isdir(path)  # the archive: empty inside
-                for arg in ("--tmpfs", path)]
+        hide = [arg for path in deny_read  # the archive, credentials: empty inside
+                for arg in (("--tmpfs", path) if os.path.isdir(path)
+                            else ("--ro-bind", "/dev/null", path))]
         argv = [outer.bwrap, *_BWRAP_BASE, *keep, "--bind", scratch, scratch, *hide,
                 "--chdir", scratch, "--", *argv]
     if cgroup is not None:  # join the cgroup first, so every descendant is born in it

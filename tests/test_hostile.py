@@ -3,9 +3,11 @@ layer alone (namespaces and a pids cgroup, the audit hook off): every one ends a
 recorded failure or a harmless result, and no process is left behind."""
 
 import os
+import shutil
 import socket
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +95,28 @@ def test_the_archive_cannot_be_read(audit, tmp_path):
     out = run(f"def f(x):\n    return len(open({str(archive / 'adrs.db')!r}).read())\n",
               audit, deny=(str(archive),))
     assert not out.ok and out.failure in ("exception", "forbidden")
+
+
+@pytest.fixture
+def home(monkeypatch):
+    """A HOME with credential files, outside /tmp (the sandbox's /tmp is private)."""
+    home = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="adrs-home-"))
+    (home / ".ray").mkdir()
+    (home / ".ray" / "auth_token").write_text("ray-cluster-token")
+    (home / ".netrc").write_text("machine x password hunter2")
+    monkeypatch.setenv("HOME", str(home))
+    yield home
+    shutil.rmtree(home)
+
+
+@pytest.mark.parametrize("audit", LAYERS)
+def test_credential_stores_in_home_are_hidden(audit, home):
+    for path in (home / ".ray" / "auth_token", home / ".netrc"):
+        src = (f"def f(x):\n    try:\n        return len(open({str(path)!r}).read())\n"
+               "    except FileNotFoundError:\n        return 0.0\n")
+        out = run(src, audit)
+        # refused by the audit hook, or an empty file behind the namespace
+        assert out.failure in ("exception", "forbidden") or out.outputs == [0], out
 
 
 @pytest.mark.parametrize("audit", LAYERS)
