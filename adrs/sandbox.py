@@ -216,8 +216,8 @@ def _command(scratch: str, deny_read: tuple[str, ...], cgroup: Path | None) -> l
     if outer.bwrap:
         keep = [arg for path in _runtime_under_tmp() for arg in ("--ro-bind", path, path)]
         hide = [arg for path in deny_read  # the archive, credentials: empty inside
-                for arg in (("--tmpfs", path) if os.path.isdir(path)
-                            else ("--ro-bind", "/dev/null", path))]
+                for arg in (("--tmpfs", path) if os.path.isdir(path) else
+                            ("--ro-bind", "/dev/null", path) if os.path.exists(path) else ())]
         argv = [outer.bwrap, *_BWRAP_BASE, *keep, "--bind", scratch, scratch, *hide,
                 "--chdir", scratch, "--", *argv]
     if cgroup is not None:  # join the cgroup first, so every descendant is born in it

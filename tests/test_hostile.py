@@ -97,6 +97,13 @@ def test_the_archive_cannot_be_read(audit, tmp_path):
     assert not out.ok and out.failure in ("exception", "forbidden")
 
 
+@pytest.mark.parametrize("audit", LAYERS)
+def test_a_denied_path_that_does_not_exist_is_harmless(audit, tmp_path):
+    # a run stored in PostgreSQL has no archive folder to hide
+    out = run("def f(x):\n    return 2.0\n", audit, deny=(str(tmp_path / "no-archive"),))
+    assert out.ok and out.outputs == [2.0], out
+
+
 @pytest.fixture
 def home(monkeypatch):
     """A HOME with credential files, outside /tmp (the sandbox's /tmp is private)."""
