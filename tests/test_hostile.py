@@ -98,9 +98,11 @@ def test_the_archive_cannot_be_read(audit, tmp_path):
 
 
 @pytest.mark.parametrize("audit", LAYERS)
-def test_a_denied_path_that_does_not_exist_is_harmless(audit, tmp_path):
-    # a run stored in PostgreSQL has no archive folder to hide
-    out = run("def f(x):\n    return 2.0\n", audit, deny=(str(tmp_path / "no-archive"),))
+def test_a_denied_path_that_does_not_exist_is_harmless(audit):
+    # a run stored in PostgreSQL has no archive folder to hide; outside /tmp, because the
+    # sandbox's own /tmp is writable and would hide a wrong mount point
+    missing = f"/var/tmp/adrs-no-archive-{os.getpid()}/run"
+    out = run("def f(x):\n    return 2.0\n", audit, deny=(missing,))
     assert out.ok and out.outputs == [2.0], out
 
 
