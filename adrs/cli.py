@@ -254,8 +254,9 @@ def _search(ctx, quiet: bool) -> int:
     from adrs.loop import Search
     from adrs.status import format_status, run_status
 
-    where = ("evaluations by `adrs worker " + ctx.run.name + " --db " + ctx.store.url + "`"
-             if ctx.config.executor == "workers" else f"{ctx.config.worker_count} workers")
+    where = {"workers": f"evaluations by `adrs worker {ctx.run.name} --db {ctx.store.url}`",
+             "ray": f"evaluations on Ray at {ctx.config.ray_address or 'this machine'}"
+             }.get(ctx.config.executor, f"{ctx.config.worker_count} workers")
     print(f"adrs: run {ctx.run.name}: {ctx.problem.name}, {ctx.run.iterations} iterations, "
           f"{where}, archive {ctx.archive_dir}", file=sys.stderr)
     search = Search(ctx, progress=not quiet)

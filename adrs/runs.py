@@ -20,6 +20,10 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
               config_file: Path | None, overrides: dict) -> RunContext:
     problem = find_problem(problem_arg)
     cfg = _config(problem, config_file, overrides)
+    if cfg.executor == "ray":  # before anything is stored: a wrong address costs nothing
+        from adrs.executors.ray import connect
+
+        connect(cfg.ray_address)
     name = name or f"{problem.name}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = archive / name
     store = _store(db, run_dir, create=True)

@@ -10,11 +10,13 @@ the same) the full evaluation. The archive is the same as a local run's.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from adrs.errors import UserError
 from adrs.evaluation import RUNNER
 from adrs.sandbox import Outcome, run_candidate
 
@@ -31,17 +33,52 @@ def _stop(outputs: list) -> bool:
     return False
 
 
-class RayExecutor:
-    def __init__(self, address: str = "", in_flight: int = 64):
+def connect(address: str = ""):
+    """Join the Ray cluster at `address` (or start a local Ray) once; returns the module.
+    Called before a run is created, so a failure leaves nothing behind."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the Ray executor needs Ray: pip install 'adrs[ray]'") from None
+    if not ray.is_initialized():
+        _reachable(address)
         try:
-            import ray
-        except ImportError:
-            from adrs.errors import UserError
-
-            raise UserError("the Ray executor needs Ray: pip install 'adrs[ray]'") from None
-        if not ray.is_initialized():
             ray.init(address=address or None, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # Ray raises several kinds; all mean "not connected"
+            raise UserError(_connect_hint(address, exc)) from None
+    return ray
+
+
+def _reachable(address: str) -> None:
+    """Ray retries an unreachable HOST:PORT for minutes; a plain TCP connect fails fast."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "", "auto", "ray://...": left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UserError(f"cannot connect to the Ray cluster at {address} ({exc.strerror or exc}):"
+                        " start it with `ray start --head` or fix --ray-address (HOST:PORT)"
+                        ) from None
+
+
+def _connect_hint(address: str, exc: Exception) -> str:
+    where = f"the Ray cluster at {address}" if address else "a local Ray"
+    chain, e = [], exc
+    while e is not None and len(chain) < 10:  # Ray wraps the auth error in others
+        chain.append(f"{type(e).__name__} {e}")
+        e = e.__cause__ or e.__context__
+    if "authenticat" in " ".join(chain).lower():
+        return (f"{where} wants its auth token: export RAY_AUTH_MODE=token here and copy "
+                "the head node's ~/.ray/auth_token to this machine (or set RAY_AUTH_TOKEN)")
+    return (f"cannot connect to {where} ({type(exc).__name__}): start it with "
+            "`ray start --head` or fix --ray-address (HOST:PORT)")
+
+
+class RayExecutor:
+    def __init__(self, address: str = "", in_flight: int = 64):
+        ray = connect(address)
         self._ray = ray
         self._task = ray.remote(num_cpus=1)(_sandboxed)
         self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-ray")
