@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from adrs.config import RunConfig
+from adrs.controller_lease import ControllerLease
 from adrs.errors import UserError
 from adrs.evaluation import evaluate
 from adrs.executors import LocalExecutor
@@ -99,6 +100,11 @@ class Search:
     # --- the run ---
 
     def run(self) -> None:
+        """The search, as this run's only controller (a live one elsewhere is refused)."""
+        with ControllerLease(self.ctx.store, self.ctx.run):
+            self._run()
+
+    def _run(self) -> None:
         started = time.monotonic()
         run = self.ctx.run
         try:

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adrs import config as configuration
+from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.loop import RunContext
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem
@@ -35,6 +36,7 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
 def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | None = None,
                budgets: dict | None = None) -> RunContext:
     store, run, run_dir = open_run(name, db=db, archive=archive)
+    check_free(store, run)  # before anything is changed; Search takes the lease
     problem = _problem_of(run)
     cfg = configuration.build(run.config, budgets or {},
                               where=f"stored config of run {run.name}")

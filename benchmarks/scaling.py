@@ -44,7 +44,7 @@ def measure(executor: str, workers: int, iterations: int) -> dict:
     if executor == "ray":
         import ray
 
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -218,3 +218,34 @@ def test_kill_9_then_resume_loses_nothing_and_matches_a_straight_run(tmp_path):
     with sqlite3.connect(tmp_path / "archive" / "straight" / "adrs.db") as a, \
             sqlite3.connect(db) as b:
         assert a.execute(rows).fetchall() == b.execute(rows).fetchall()
+
+
+def _hold(db, controller, seconds_ago):
+    """Make the run look driven by `controller`, last heard from `seconds_ago`."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("update runs set controller = ?, heartbeat_at = "
+                     "datetime('now', ?)", (controller, f"-{seconds_ago} seconds"))
+
+
+def test_a_second_controller_on_a_live_run_is_refused(tmp_path):
+    assert adrs("run", TARGET, "--iterations", 5, "--name", "r", "--quiet",
+                cwd=tmp_path).returncode == 0
+    db = tmp_path / "archive" / "r" / "adrs.db"
+    before = _count(db)
+    alive = subprocess.Popen(["sleep", "60"])  # a live controller on this machine
+    try:
+        _hold(db, f"{socket.gethostname()}:{alive.pid}", 1)
+        line = _error(adrs("resume", "r", "--iterations", 8, cwd=tmp_path))
+        assert f"is being run by the controller {socket.gethostname()}:{alive.pid}" in line
+        _hold(db, "another-host:4242", 2)  # alive elsewhere, as far as we can tell
+        assert "another-host:4242" in _error(adrs("resume", "r", "--iterations", 8,
+                                                  cwd=tmp_path))
+        assert _count(db) == before
+    finally:
+        alive.kill()
+        alive.wait()
+    _hold(db, "another-host:4242", 120)  # silent past the lease: taken over
+    assert adrs("resume", "r", "--iterations", 8, "--quiet", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select controller from runs").fetchone()[0] is None  # released
+    assert _count(db) == before + 3

@@ -1,0 +1,94 @@
+"""One controller per run: a lease in the runs table, renewed by a heartbeat thread.
+
+A second `adrs run`/`adrs resume` of a run whose controller is alive (here or on
+another machine) is refused instead of racing it for the same iterations. A
+controller that died releases nothing: its lease lapses after LEASE seconds, or
+at once when it ran on this machine and its process is gone (kill -9, then resume).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+from sqlalchemy import select, update
+
+from adrs.errors import UserError
+from adrs.store.models import Run, utcnow
+
+LEASE = 30.0  # seconds without a heartbeat before another controller may take over
+BEAT = 5.0
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(controller: str) -> bool:
+    """True only when the controller ran on this machine and its process is dead."""
+    host, _, pid = controller.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class ControllerLease:
+    def __init__(self, store, run: Run):
+        self.store, self.run, self.me = store, run, this_process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="adrs-lease")
+
+    def __enter__(self) -> ControllerLease:
+        self._acquire()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._where(controller=None, heartbeat_at=None)
+
+    def _acquire(self) -> None:
+        holder = check_free(self.store, self.run)
+        # compare-and-swap: only if nobody took it since we looked
+        q = update(Run).where(Run.id == self.run.id)
+        q = q.where(Run.controller == holder) if holder else q.where(Run.controller.is_(None))
+        with self.store.engine.begin() as conn:
+            taken = conn.execute(q.values(controller=self.me, heartbeat_at=utcnow())).rowcount
+        if taken != 1:
+            _refuse(self.run, "another process", 0.0)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(BEAT):
+            self._where(heartbeat_at=utcnow())
+
+    def _where(self, **values) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(update(Run).where(Run.id == self.run.id, Run.controller == self.me)
+                         .values(**values))
+
+
+def check_free(store, run: Run) -> str | None:
+    """Refuse (UserError) if a live controller other than this process holds the run;
+    otherwise return the lapsed or absent holder."""
+    with store.engine.connect() as conn:
+        holder, beat = conn.execute(select(Run.controller, Run.heartbeat_at).where(
+            Run.id == run.id)).one()
+    if holder and holder != this_process() and not _gone(holder) and beat is not None:
+        age = (utcnow() - beat).total_seconds()
+        if age < LEASE:
+            _refuse(run, holder, age)
+    return holder
+
+
+def _refuse(run: Run, holder: str, age: float) -> None:
+    raise UserError(f"run {run.name} is being run by the controller {holder} "
+                    f"(heard from {max(age, 0):.0f} s ago): stop it first, or if it died on "
+                    f"another machine, resume after {LEASE:.0f} s")
