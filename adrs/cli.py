@@ -215,13 +215,15 @@ def _cmd_worker(args) -> int:
 
 
 def _cmd_tune(args) -> int:
+    from adrs.controller_lease import ControllerLease
     from adrs.runs import existing_run
     from adrs.tuning import tune_candidate
 
     if args.trials < 1:
         raise UserError("--trials must be at least 1")
     ctx = existing_run(args.run, db=args.db, archive=args.archive)
-    cid, result = tune_candidate(ctx, args.candidate, args.trials)
+    with ControllerLease(ctx.store, ctx.run):  # it adds candidates: not beside a search
+        cid, result = tune_candidate(ctx, args.candidate, args.trials)
     parent = ctx.store.get_candidate(args.candidate)
     ev = result.evaluation
     before = "n/a" if parent.score is None else f"{parent.score:.6f}"

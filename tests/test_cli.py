@@ -240,6 +240,8 @@ def test_a_second_controller_on_a_live_run_is_refused(tmp_path):
         _hold(db, "another-host:4242", 2)  # alive elsewhere, as far as we can tell
         assert "another-host:4242" in _error(adrs("resume", "r", "--iterations", 8,
                                                   cwd=tmp_path))
+        assert "another-host:4242" in _error(adrs("tune", "r", 1, "--trials", 1,
+                                                  cwd=tmp_path))
         assert _count(db) == before
     finally:
         alive.kill()
