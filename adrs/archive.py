@@ -106,8 +106,8 @@ class RunView:
 
     # --- candidates ---
 
-    def records(self) -> list[dict]:
-        """Every candidate as a dict (no source text: see `program`)."""
+    def records(self, ids=None) -> list[dict]:
+        """Every candidate (or those in `ids`) as a dict (no source text: see `program`)."""
         c = Candidate
         q = (select(c.id, c.iteration, c.parent_id, c.other_parent_id, c.island, c.generation,
                     c.status, c.score, c.failure, c.duplicate_kind, c.duplicate_of, c.mutation,
@@ -115,6 +115,8 @@ class RunView:
                     LLMCall.tokens_out)
              .outerjoin(LLMCall, LLMCall.id == c.llm_call_id)
              .where(c.run_id == self.run.id).order_by(c.iteration))
+        if ids is not None:
+            q = q.where(c.id.in_(list(ids)))
         with self.store.session() as s:
             return [dict(zip(COLUMNS, row, strict=True)) for row in s.execute(q)]
 
@@ -124,7 +126,7 @@ class RunView:
 
     def best(self, n: int = 5) -> list[dict]:
         ids = [c.id for c in self.store.best(self.run.id, n)]
-        by_id = {r["id"]: r for r in self.records() if r["id"] in ids}
+        by_id = {r["id"]: r for r in self.records(ids)}
         return [by_id[i] for i in ids]
 
     def program(self, candidate_id: int) -> Program:
@@ -149,25 +151,34 @@ class RunView:
     # --- lineage ---
 
     def ancestors(self, candidate_id: int) -> list[int]:
-        """The candidate's parent, grandparent, ... up to the initial program."""
-        parents = {r["id"]: r["parent_id"] for r in self.records()}
-        chain, at = [], parents.get(candidate_id)
+        """The candidate's parent, grandparent, ... up to the initial program
+        (one primary-key lookup per generation, not a read of the whole run)."""
+        chain, at = [], self._parent_of(candidate_id)
         while at is not None:
             chain.append(at)
-            at = parents.get(at)
+            at = self._parent_of(at)
         return chain
 
     def descendants(self, candidate_id: int) -> list[int]:
         children: dict[int, list[int]] = {}
-        for r in self.records():
-            if r["parent_id"] is not None:
-                children.setdefault(r["parent_id"], []).append(r["id"])
+        q = select(Candidate.id, Candidate.parent_id).where(
+            Candidate.run_id == self.run.id, Candidate.parent_id.is_not(None)).order_by(
+            Candidate.iteration)
+        with self.store.session() as s:
+            for cid, parent in s.execute(q):
+                children.setdefault(parent, []).append(cid)
         out, todo = [], list(children.get(candidate_id, []))
         while todo:
             cid = todo.pop(0)
             out.append(cid)
             todo += children.get(cid, [])
         return out
+
+    def _parent_of(self, candidate_id: int) -> int | None:
+        q = select(Candidate.parent_id).where(Candidate.id == candidate_id,
+                                              Candidate.run_id == self.run.id)
+        with self.store.session() as s:
+            return s.execute(q).scalar()
 
     def chain_to_best(self) -> list[int]:
         """Ids from the initial program to the best candidate, in order."""
