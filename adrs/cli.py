@@ -201,13 +201,12 @@ def _compare_replay(ctx, source: str) -> None:
 
 
 def _cmd_worker(args) -> int:
-    import socket
-
+    from adrs.controller_lease import this_process
     from adrs.executors.workers import worker_loop
     from adrs.runs import existing_run
 
     ctx = existing_run(args.run, db=args.db, archive=args.archive)
-    name = args.name or f"{socket.gethostname()}:{os.getpid()}"
+    name = args.name or this_process()
     print(f"worker {name}: serving run {ctx.run.name} from {ctx.store.url}", flush=True)
     worker_loop(ctx.store, ctx.run, ctx.problem, name, args.idle_exit,
                 lambda msg: print(msg, flush=True), args.lease)

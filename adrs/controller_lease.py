@@ -22,6 +22,7 @@ BEAT = 5.0
 
 
 def this_process() -> str:
+    """host:pid, the name controllers (and, by default, workers) go by."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -34,8 +35,8 @@ def _gone(controller: str) -> bool:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
-        return False
+    except PermissionError:  # alive, someone else's
+        pass
     return False
 
 

@@ -58,8 +58,7 @@ def _reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
-        raise UserError(f"cannot connect to the Ray cluster at {address} ({exc.strerror or exc}):"
-                        " start it with `ray start --head` or fix --ray-address (HOST:PORT)"
+        raise UserError(_unreachable(f"the Ray cluster at {address}", exc.strerror or exc)
                         ) from None
 
 
@@ -72,15 +71,18 @@ def _connect_hint(address: str, exc: Exception) -> str:
     if "authenticat" in " ".join(chain).lower():
         return (f"{where} wants its auth token: export RAY_AUTH_MODE=token here and copy "
                 "the head node's ~/.ray/auth_token to this machine (or set RAY_AUTH_TOKEN)")
-    return (f"cannot connect to {where} ({type(exc).__name__}): start it with "
-            "`ray start --head` or fix --ray-address (HOST:PORT)")
+    return _unreachable(where, type(exc).__name__)
+
+
+def _unreachable(where: str, why) -> str:
+    return (f"cannot connect to {where} ({why}): start it with `ray start --head` or fix "
+            "--ray-address (HOST:PORT)")
 
 
 class RayExecutor:
     def __init__(self, address: str = "", in_flight: int = 64):
-        ray = connect(address)
-        self._ray = ray
-        self._task = ray.remote(num_cpus=1)(_sandboxed)
+        self._ray = connect(address)
+        self._task = self._ray.remote(num_cpus=1)(_sandboxed)
         self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-ray")
 
     def submit(self, fn: Callable[..., Any], *args) -> Future:
