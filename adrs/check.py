@@ -100,7 +100,7 @@ def _probes(problem: Problem, ev: Evaluation, limits) -> Finding:
     # as cases, so an exception on a probe shows (in a search it is hashed as behaviour)
     out = run_candidate(problem.initial_source, problem.evaluator.entrypoint,
                         problem.probes_json, limits, harness=problem.harness,
-                        preload=problem.preload)
+                        preload=problem.preload, share=problem.share)
     if not out.ok:
         return Finding(False, "probes", f"the initial program fails on the probe inputs "
                        f"({out.failure}: {out.error}); probes() must return valid inputs "

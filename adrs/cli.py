@@ -15,6 +15,8 @@ ARCHIVE = Path("archive")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "sandbox", None):  # wins over config, here and in what this starts
+        os.environ["ADRS_SANDBOX"] = args.sandbox
     try:
         return args.func(args) or 0
     except UserError as exc:
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                      "evaluate through the --db database; ray: Ray tasks")
     run.add_argument("--ray-address", help="a Ray cluster's address (default: a local Ray)")
     run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
+    _sandbox_arg(run)
     _budget_args(run)
     _store_args(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -52,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a stopped run")
     resume.add_argument("run", help="run name or archive folder")
     resume.add_argument("--iterations", type=int, help="extend the run to this many")
+    _sandbox_arg(resume)
     _budget_args(resume)
     _store_args(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -69,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                             "(`adrs run --executor workers`), here or on another machine")
     worker.add_argument("run", help="run name")
     worker.add_argument("--name", help="this worker's name (default: host:pid)")
+    _sandbox_arg(worker)
     worker.add_argument("--idle-exit", type=float, default=600.0,
                         help="stop after this many seconds without work (default 600)")
     worker.add_argument("--lease", type=float, default=60.0,
@@ -114,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="validate a problem before a long run")
     chk.add_argument("problem", help="problem name or folder path")
+    _sandbox_arg(chk)
     chk.set_defaults(func=_cmd_check)
 
     problems = sub.add_parser("problems", help="list the problems adrs can find")
@@ -123,14 +129,28 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("problem", help="problem name or folder path")
     h.add_argument("program", type=Path, help="Python file defining the entry point")
     h.add_argument("--json", action="store_true", help="machine-readable output")
+    _sandbox_arg(h)
     h.set_defaults(func=_cmd_hash)
 
     ev = sub.add_parser("eval", help="evaluate one program file in the sandbox")
     ev.add_argument("problem", help="problem name or folder path")
     ev.add_argument("program", type=Path, help="Python file defining the entry point")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
+    _sandbox_arg(ev)
     ev.set_defaults(func=_cmd_eval)
+
+    box = sub.add_parser("sandbox", help="show which sandbox layers work on this machine and "
+                         "self-test each one")
+    _sandbox_arg(box)
+    box.set_defaults(func=_cmd_sandbox)
     return p
+
+
+def _sandbox_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "jail", "none"],
+                   help="how candidates are confined: auto (default: bubblewrap, else adrs's "
+                   "own namespaces, else refuse), bwrap, jail, or none (UNSAFE: no boundary; "
+                   "recorded in the run)")
 
 
 def _reader(sub, name: str, help: str, func) -> None:
@@ -165,6 +185,8 @@ def _cmd_run(args) -> int:
                                    ("workers", args.workers), ("executor", args.executor),
                                    ("ray_address", args.ray_address))
                  if v is not None}
+    if args.sandbox:
+        overrides["sandbox"] = {"mode": args.sandbox}  # recorded in the run's config
     overrides.update(_budgets(args))
     ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,
                     config_file=args.config, overrides=overrides)
@@ -260,6 +282,7 @@ def _search(ctx, quiet: bool) -> int:
              }.get(ctx.config.executor, f"{ctx.config.worker_count} workers")
     print(f"adrs: run {ctx.run.name}: {ctx.problem.name}, {ctx.run.iterations} iterations, "
           f"{where}, archive {ctx.archive_dir}", file=sys.stderr)
+    _say_sandbox(ctx.config.sandbox.mode)
     search = Search(ctx, progress=not quiet)
     search.run()
     print(format_status(run_status(ctx.store, ctx.run)))
@@ -272,6 +295,18 @@ def _search(ctx, quiet: bool) -> int:
         return 130
     print(f"best program: adrs best {ctx.run.name}")
     return 0
+
+
+def _say_sandbox(mode: str) -> None:
+    from adrs import confine
+
+    print(f"adrs: sandbox: {confine.layers(mode).describe()}", file=sys.stderr)
+
+
+def _cmd_sandbox(args) -> int:
+    from adrs.sandbox_selftest import self_test
+
+    return self_test(print)
 
 
 def _cmd_report(args) -> int:
@@ -387,6 +422,7 @@ def _cmd_eval(args) -> int:
     from adrs.evaluation import evaluate
 
     problem, source, limits = _problem_and_program(args)
+    _say_sandbox(limits.mode)
     ev = evaluate(problem, source, limits)
     if args.json:
         print(json.dumps(ev.__dict__, indent=2))

@@ -37,7 +37,7 @@ def run_here(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
     """Run the candidate in a sandbox on this machine."""
     return run_candidate(source, problem.evaluator.entrypoint, problem.cases_json, limits,
                          deny_read, problem.probes_json if probe else None, on_probe,
-                         problem.harness, problem.preload)
+                         problem.harness, problem.preload, problem.share)
 
 
 # Where sandboxed runs happen; the workers executor points it, per thread, at a

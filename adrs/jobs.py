@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 
+from adrs.box.codec import decode, encode
 from adrs.sandbox import Limits, Outcome
-from adrs.sandbox_child import decode, encode
 from adrs.store import Store
 from adrs.store.models import EvalJob, utcnow
 
@@ -132,10 +132,12 @@ def _outcome_json(out: Outcome) -> dict:
     return {"ok": out.ok, "outputs": None if out.outputs is None else
             [encode(o) for o in out.outputs], "seconds": out.seconds,
             "failure": out.failure, "error": out.error, "wall_seconds": out.wall_seconds,
-            "probe_seconds": out.probe_seconds, "stopped": out.stopped}
+            "probe_seconds": out.probe_seconds, "stopped": out.stopped,
+            "cpu_seconds": out.cpu_seconds, "log": out.log}
 
 
 def _outcome(data: dict) -> Outcome:
     outputs = None if data["outputs"] is None else [decode(o) for o in data["outputs"]]
     return Outcome(data["ok"], outputs, data["seconds"], data["failure"], data["error"],
-                   data["wall_seconds"], None, data["probe_seconds"], data["stopped"])
+                   data["wall_seconds"], None, data["probe_seconds"], data["stopped"],
+                   data.get("cpu_seconds"), data.get("log", ""))

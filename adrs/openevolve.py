@@ -73,8 +73,10 @@ def _adrs_metrics(result):
     metrics = getattr(result, "metrics", result)
     if not isinstance(metrics, dict):
         raise TypeError(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")
+    import math
+
     return {str(k): float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
 
 '''
 

@@ -14,6 +14,9 @@ A problem is a folder with a `problem.toml` manifest:
     [defaults]                               # optional: run-config overrides
     iterations = 300
 
+    [limits]                                 # optional: the sandbox's, for this problem
+    memory_mb = 8192                         # e.g. for torch; see docs/configuration.md
+
 The evaluator object provides `entrypoint` (the function the candidate must
 define), `cases()` (keyword arguments for each call, plain data) and
 `score(outputs, seconds)` returning a dict of metrics with a `score` to
@@ -25,10 +28,13 @@ between evaluations (then equivalents are re-evaluated now and then and the
 score kept as a running mean). `harness`, a string of Python source, makes
 the entry point the harness's instead of the candidate's: the harness runs in
 the sandbox beside the candidate and calls its functions through the global
-`candidate` (e.g. a training loop around an evolved optimizer); it may use
-the standard library, numpy, and the modules named in `preload`, which are
-imported before the sandbox is sealed. Candidate code itself only ever runs in
-the sandbox.
+`candidate` (e.g. a training loop around an evolved optimizer); it may use any
+installed library, and `preload` names modules imported before the candidate.
+Inside the sandbox anything may be imported and run (scipy, torch,
+subprocesses); the kernel boundary, not an import list, keeps it in. The
+problem folder is visible there read-only. Limits (memory, CPU, wall time,
+processes, disk) are set per problem in `[defaults.sandbox]` (or `[limits]`)
+of problem.toml. Candidate code itself only ever runs in the sandbox.
 
 Folders are found in the bundled `problems` package, at a path given by the
 user, and in installed packages registered under the `adrs.problems` entry
@@ -76,12 +82,12 @@ class Problem:
     initial_path: Path | None = None  # the file initial_source was read from
 
     @cached_property
-    def cases_json(self) -> str:
+    def cases_json(self) -> tuple[str, ...]:
         """The evaluator's cases, serialised once for every sandboxed run."""
         return encode_cases(self.evaluator.cases())
 
     @cached_property
-    def probes_json(self) -> str | None:
+    def probes_json(self) -> tuple[str, ...] | None:
         """Probe inputs for functional hashing, or None if the problem declares none."""
         probes = getattr(self.evaluator, "probes", None)
         return encode_cases(probes()) if callable(probes) else None
@@ -95,8 +101,14 @@ class Problem:
 
     @property
     def preload(self) -> tuple[str, ...]:
-        """Modules the harness needs imported before the sandbox is sealed."""
+        """Modules imported in the sandbox before the candidate (a missing one fails
+        the evaluation at once, naming it)."""
         return tuple(getattr(self.evaluator, "preload", ()))
+
+    @property
+    def share(self) -> tuple[str, ...]:
+        """Folders bound read-only into the sandbox: the problem's own."""
+        return (str(self.root),)
 
     @property
     def probe_rtol(self) -> float:
@@ -185,7 +197,18 @@ def load_problem(root: Path, origin: str) -> Problem:
     return Problem(name=meta["name"], root=root, description=meta.get("description", ""),
                    initial_path=root / meta["initial_program"],
                    initial_source=initial, evaluator=_load_evaluator(root, meta, manifest),
-                   baselines=baselines, defaults=data.get("defaults", {}), origin=origin)
+                   baselines=baselines, defaults=_defaults(data, manifest), origin=origin)
+
+
+def _defaults(data: dict, manifest: Path) -> dict:
+    """[defaults], with a top-level [limits] table as the sandbox section."""
+    defaults = dict(data.get("defaults", {}))
+    limits = data.get("limits")
+    if limits is not None:
+        if not isinstance(limits, dict):
+            raise UserError(f"{manifest}: [limits] must be a table (memory_mb = 4096, ...)")
+        defaults["sandbox"] = {**defaults.get("sandbox", {}), **limits}
+    return defaults
 
 
 def _read(path: Path, manifest: Path) -> str:

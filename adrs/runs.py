@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adrs import config as configuration
+from adrs import confine
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.loop import RunContext
@@ -21,6 +22,7 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
               config_file: Path | None, overrides: dict) -> RunContext:
     problem = find_problem(problem_arg)
     cfg = _config(problem, config_file, overrides)
+    confine.layers(cfg.sandbox.mode)  # no boundary here: one line, before anything is stored
     if cfg.executor == "ray":  # before anything is stored: a wrong address costs nothing
         from adrs.executors.ray import connect
 
@@ -40,6 +42,7 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     problem = _problem_of(run)
     cfg = configuration.build(run.config, budgets or {},
                               where=f"stored config of run {run.name}")
+    confine.layers(cfg.sandbox.mode)
     if budgets:
         run.config = cfg.to_dict()
         store.update_run(run.id, config=run.config)

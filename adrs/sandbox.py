@@ -1,33 +1,31 @@
-"""Parent side of the sandbox: run untrusted candidate code in a confined child process.
+"""Parent side of the sandbox: run untrusted candidate code behind a kernel boundary.
 
-The controller never executes candidate code. Each evaluation starts a fresh
-`python -I adrs/sandbox_child.py` in a new session with an empty environment
-(no API keys), its own scratch directory, CPU-time, address-space,
-file-size and process-count limits, and a wall-clock deadline after which the
-whole process group is killed. The child returns plain data (JSON, arrays as
-raw buffers); the trusted parent decodes it and the problem scores it.
-Every way a candidate can fail becomes an `Outcome` with a short reason code.
+The controller never executes candidate code. Each evaluation is a fresh child
+(box/child.py) inside namespaces built by bubblewrap or by adrs's own builder
+(confine.py picks; sandbox_view.py says what the child sees), in a cgroup of
+its own (cgroups.py), locked down by the child itself before it reads a byte
+(box/lockdown.py: rlimits, no capabilities, seccomp). Threat model:
+docs/architecture.md.
 
-Outer layer, where the machine allows it (see `confinement()`): the child runs
-under bubblewrap in its own PID, network, IPC and UTS namespaces, with the
-whole filesystem read-only except its scratch directory, a private /tmp and
-/proc (so no other process's environment is visible), and the archive hidden;
-when the child dies, every process in its namespace dies with it. A pids
-cgroup caps how many processes it may have (RLIMIT_NPROC does not bind root)
-and lets the parent kill every one of them afterwards. Without bubblewrap or
-a writable cgroup, the inner layer (rlimits, audit hooks) stands alone and
-adrs says so once.
+This side is the trusted one, and trusts nothing it gets back:
+- it talks to the child over two pipes it created (requests, replies) and
+  drains the child's stdout and stderr from a third, keeping a capped tail; it
+  never opens a path inside the sandbox;
+- it sends the cases one at a time and times each one itself (its own clock,
+  and the kernel's CPU accounting of the cgroup), so a candidate can neither
+  read the cases it has not yet been given nor report its own runtime;
+- every message back is decoded strictly (box/codec.py): anything malformed
+  is that candidate's invalid_output, a reply it was not asked for too;
+- its deadline is enforced on every read and write, and when the evaluation
+  ends everything in the cgroup is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,35 +33,42 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from adrs import sandbox_child
+from adrs import cgroups, confine, sandbox_view
+from adrs.box import codec
 
-CHILD_SCRIPT = Path(sandbox_child.__file__).resolve()
+CHILD = sandbox_view.BOX / "child.py"
+NOBODY = 65534
 _SAFE_ENV = {
-    "PATH": "/usr/bin:/bin",
+    # `python` in a subprocess is this interpreter, with the same packages
+    "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
     "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "USER": "nobody",
+    "LOGNAME": "nobody",
     # One BLAS thread: evaluations are already run in parallel, and every thread
-    # would count against the process limit.
+    # counts against the task limit.
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+LOG_BYTES = 16 << 10  # of the child's stdout and stderr, the last this many are kept
+OVERHEAD_TASKS = 8  # sh, bubblewrap or jail, the PID-1 reaper, the interpreter's own
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one candidate evaluation."""
+    """Resource limits for one candidate evaluation (the run config's [sandbox])."""
 
     wall_seconds: float = 30.0
-    cpu_seconds: int = 30
-    memory_mb: int = 2048
-    max_processes: int = 16
-    file_mb: int = 16
-    reply_mb: int = 64
-    # The inner layer's audit hook; turn it off only to test the outer layer alone.
-    audit_hook: bool = True
+    cpu_seconds: int = 30  # per process (RLIMIT_CPU)
+    memory_mb: int = 2048  # everything in the box, tmpfs and shared memory included
+    max_processes: int = 32  # processes and threads
+    file_mb: int = 64  # largest file it may write
+    disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
+    reply_mb: int = 64  # largest single reply
+    mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/confine.py
 
 
 @dataclass(frozen=True)
@@ -72,365 +77,352 @@ class Outcome:
 
     ok: bool
     outputs: list | None = None
-    seconds: list[float] | None = None
+    seconds: list[float] | None = None  # per case, on the parent's clock
     failure: str | None = None  # short reason code, e.g. "timeout", "memory"
     error: str | None = None  # one line for humans
     wall_seconds: float = 0.0
     probe_outputs: list | None = None  # decoded probe outputs, when probes were run
-    probe_seconds: float = 0.0  # time the candidate spent on the probes
+    probe_seconds: float = 0.0  # parent-measured time of the probes
     stopped: bool = False  # the gate stopped the run after the probes
+    cpu_seconds: list[float] | None = None  # per case, kernel accounting (None: no cgroup)
+    log: str = ""  # the tail of what the child printed
 
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
 ProbeGate = Callable[[list], bool]
 
 
-@dataclass(frozen=True)
-class Confinement:
-    """What the outer layer can use on this machine."""
+class _Ended(Exception):
+    """The evaluation ended early; `outcome` says why (or None: ask the process)."""
 
-    bwrap: str | None  # bubblewrap binary, if it works here
-    pids_root: Path | None  # a writable pids cgroup hierarchy
-
-    def describe(self) -> str:
-        parts = ["namespaces (bubblewrap)" if self.bwrap else "no namespaces",
-                 "pids cgroup" if self.pids_root else "no pids cgroup"]
-        return ", ".join(parts)
+    def __init__(self, outcome: Outcome | None = None):
+        super().__init__(outcome.failure if outcome else "child ended")
+        self.outcome = outcome
 
 
-@functools.lru_cache(maxsize=1)
-def confinement() -> Confinement:
-    """Probe once per process; `ADRS_SANDBOX=basic` turns the outer layer off."""
-    if os.environ.get("ADRS_SANDBOX") == "basic" or sys.platform != "linux":
-        found = Confinement(None, None)
-    else:
-        found = Confinement(_working_bwrap(), _writable_pids_root())
-    if not (found.bwrap and found.pids_root):
-        print(f"adrs: sandbox: {found.describe()}; candidates are confined by resource limits "
-              "and audit hooks"
-              + ("" if found.bwrap else " (install bubblewrap for namespaces)")
-              + " - see docs/architecture.md, threat model", file=sys.stderr)
-    return found
+def encode_cases(cases: list[dict]) -> tuple[str, ...]:
+    """Serialise problem cases once, one JSON text per case, reused for every run."""
+    return tuple(json.dumps(codec.encode(c)) for c in cases)
 
 
-def _working_bwrap() -> str | None:
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return None
-    try:
-        ok = subprocess.run([bwrap, *_BWRAP_BASE, "true"], capture_output=True,
-                            timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    return bwrap if ok else None
-
-
-def _writable_pids_root() -> Path | None:
-    """cgroup v1's pids hierarchy, or v2's root if it delegates pids: usable if we may
-    create a group there and the group gets a pids.max."""
-    for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        probe = root / f"adrs-probe-{os.getpid()}"
-        try:
-            probe.mkdir()
-        except OSError:
-            continue
-        usable = (probe / "pids.max").exists()
-        with contextlib.suppress(OSError):
-            probe.rmdir()
-        if usable:
-            return root
-    return None
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-_BWRAP_BASE = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-               "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-               "--die-with-parent"]
-_cgroup_ids = itertools.count()
-
-# Where the controller's user keeps credentials (a Ray cluster token, SSH and cloud
-# keys, database passwords): hidden from candidates, like the archive. A deny list,
-# so not exhaustive; the rest of the filesystem is readable (never writable).
-CREDENTIALS = (".ray", ".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker",
-               ".gnupg", ".netrc", ".pgpass", ".git-credentials", ".pypirc",
-               ".cache/huggingface", ".config/openai")
-
-
-def credential_paths() -> tuple[str, ...]:
-    home = os.path.expanduser("~")
-    return tuple(p for p in (os.path.join(home, c) for c in CREDENTIALS) if os.path.exists(p))
-
-
-def encode_cases(cases: list[dict]) -> str:
-    """Serialise problem cases once; the JSON is reused for every evaluation."""
-    return json.dumps([sandbox_child.encode(c) for c in cases])
-
-
-def run_candidate(source: str, entrypoint: str, cases_json: str, limits: Limits,
-                  deny_read: tuple[str, ...] = (), probes_json: str | None = None,
+def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: Limits,
+                  deny_read: tuple[str, ...] = (), probes: tuple[str, ...] | None = None,
                   gate: ProbeGate | None = None, harness: str | None = None,
-                  preload: tuple[str, ...] = ()) -> Outcome:
-    """Run `entrypoint(**case)` for every case in a confined child process.
+                  preload: tuple[str, ...] = (), share: tuple[str, ...] = ()) -> Outcome:
+    """Run `entrypoint(**case)` for every case in a fresh sandbox.
 
-    With `probes_json`, the candidate first runs on the probe inputs; `gate`
-    sees their outputs and may stop the run there (a known behaviour). With a
+    With `probes`, the candidate first runs on the probe inputs; `gate` sees
+    their outputs and may stop the run there (a known behaviour). With a
     `harness` (a problem's source text), the entry point is the harness's, and
     the harness reaches the candidate's functions through its global `candidate`.
-    `preload` names modules imported before confinement (libraries that import
-    sockets or subprocess at import time); using those facilities is still refused.
+    `preload` names modules imported before the candidate (to fail early on a
+    missing one); `share` names folders bound read-only into the sandbox (the
+    problem's own); `deny_read` paths are hidden wherever a bound folder holds them.
     """
-    scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
+    layers = confine.layers(limits.mode)
     start = time.perf_counter()
-    deny_read = (*deny_read, *credential_paths())
-    try:
-        request = _request(source, entrypoint, cases_json, limits, scratch, deny_read,
-                           probes_json, harness, preload)
-        outcome = _execute(request, limits, scratch, gate or (lambda outputs: True), deny_read)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    setup = {"source": source, "entrypoint": entrypoint, "harness": harness,
+             "preload": list(preload)}
+    with _Box(layers, limits, (*deny_read, *sandbox_view.credential_paths()), share) as box:
+        outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
     return replace(outcome, wall_seconds=time.perf_counter() - start)
 
 
-def _request(source, entrypoint, cases_json, limits, scratch, deny_read, probes_json,
-             harness, preload) -> bytes:
-    head = json.dumps({
-        "source": source, "entrypoint": entrypoint, "scratch": scratch, "harness": harness,
-        "preload": list(preload), "audit_hook": limits.audit_hook,
-        "deny_read": list(deny_read),
-        "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
-                   "max_processes": limits.max_processes, "file_mb": limits.file_mb},
-    })
-    probes = f', "probes": {probes_json}' if probes_json else ""
-    return (head[:-1] + ', "cases": ' + cases_json + probes + "}\n").encode()
+class _Box:
+    """One sandboxed child: its cgroup, its pipes, its deadline."""
 
+    def __init__(self, layers: confine.Layers, limits: Limits, hide: tuple[str, ...],
+                 share: tuple[str, ...]):
+        self.layers, self.limits = layers, limits
+        self.deadline = time.monotonic() + limits.wall_seconds
+        self.group = cgroups.Group(limits.memory_mb, limits.max_processes + OVERHEAD_TASKS) \
+            if layers.cgroups.names() else None
+        self.scratch = None if layers.namespaces else tempfile.mkdtemp(prefix="adrs-sandbox-")
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                self._argv(req_r, rep_w, hide, share), stdin=subprocess.DEVNULL, stdout=out_w,
+                stderr=out_w, pass_fds=(req_r, rep_w), start_new_session=True,
+                env=self._env() if not layers.namespaces else {"PATH": "/usr/bin:/bin"})
+        finally:
+            for fd in (req_r, rep_w, out_w):
+                os.close(fd)
+        for fd in (self.req_w, self.rep_r, self.out_r):
+            os.set_blocking(fd, False)
+        self.inbox, self.log = bytearray(), bytearray()
+        self.eof = self.overflow = False
 
-def _command(scratch: str, deny_read: tuple[str, ...], cgroup: Path | None) -> list[str]:
-    argv = [sys.executable, "-I", str(CHILD_SCRIPT)]
-    outer = confinement()
-    if outer.bwrap:
-        keep = [arg for path in _runtime_under_tmp() for arg in ("--ro-bind", path, path)]
-        hide = [arg for path in deny_read  # the archive, credentials: empty inside
-                for arg in (("--tmpfs", path) if os.path.isdir(path) else
-                            ("--ro-bind", "/dev/null", path) if os.path.exists(path) else ())]
-        argv = [outer.bwrap, *_BWRAP_BASE, *keep, "--bind", scratch, scratch, *hide,
-                "--chdir", scratch, "--", *argv]
-    if cgroup is not None:  # join the cgroup first, so every descendant is born in it
-        argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
-                *argv]
-    return argv
+    def __enter__(self):
+        return self
 
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.group is not None:
+            self.group.release()
+        self.proc.wait()
+        for fd in (self.req_w, self.rep_r, self.out_r):
+            if fd >= 0:  # -1: closed already (never close a number twice: threads reuse it)
+                os.close(fd)
+        if self.scratch:
+            import shutil
 
-@functools.lru_cache(maxsize=1)
-def _runtime_under_tmp() -> tuple[str, ...]:
-    """The sandbox's /tmp is private, but Python, its packages or adrs itself may live in
-    /tmp (a CI virtual environment): those folders are bound back, read-only."""
-    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(CHILD_SCRIPT.parent),
-              *sys.path}
-    found = sorted(os.path.realpath(p) for p in wanted if p and os.path.isdir(p))
-    under = [p for p in found if p == "/tmp" or p.startswith("/tmp/")]
-    return tuple(p for p in under if not any(p.startswith(q + "/") for q in under))
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
+    # --- the child's command line -------------------------------------------------
 
-def _cgroup(limits: Limits) -> Path | None:
-    root = confinement().pids_root
-    if root is None:
-        return None
-    group = root / f"adrs-{os.getpid()}-{next(_cgroup_ids)}"
-    try:
-        group.mkdir()
-        (group / "pids.max").write_text(str(limits.max_processes + 4))  # + sh, bwrap, python
-    except OSError:
-        return None
-    return group
+    def _env(self) -> dict:
+        home = self.scratch or sandbox_view.SCRATCH
+        return {**_SAFE_ENV, "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
+                "XDG_CACHE_HOME": os.path.join(home, ".cache")}
 
+    def _child_spec(self, req_r: int, rep_w: int) -> dict:
+        limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
+        if not (self.group and self.group.caps_memory):
+            limits["address_space_mb"] = self.limits.memory_mb
+        if not (self.group and self.group.caps_tasks):
+            limits["nproc"] = _running_as(self._child_uid()) + self.limits.max_processes
+        return {"requests": req_r, "replies": rep_w, "limits": limits,
+                "seccomp": self.layers.seccomp, "drop_root": self.layers.namespaces,
+                "cwd": self.scratch or sandbox_view.SCRATCH}
 
-def _release(group: Path | None) -> None:
-    """Kill whatever is left in the cgroup (setsid cannot leave it), then remove it."""
-    if group is None:
-        return
-    for _ in range(50):
-        pids = _read(group / "cgroup.procs").split()
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid), signal.SIGKILL)
-        time.sleep(0.01)
-    with contextlib.suppress(OSError):
-        group.rmdir()
+    def _child_uid(self) -> int:
+        uid = os.getuid()
+        return NOBODY if uid == 0 and self.layers.namespaces else uid
 
+    def _argv(self, req_r: int, rep_w: int, hide, share) -> list[str]:
+        child = [sys.executable, "-I", str(CHILD), json.dumps(self._child_spec(req_r, rep_w))]
+        ops = sandbox_view.plan(self.limits.disk_mb, share, hide)
+        if self.layers.mode == "bwrap":
+            env = [a for k, v in self._env().items() for a in ("--setenv", k, v)]
+            argv = [self.layers.bwrap, *confine.bwrap_args(ops), "--clearenv", *env,
+                    "--chdir", sandbox_view.SCRATCH, "--", *child]
+        elif self.layers.mode == "jail":
+            argv = confine.jail_argv(confine.jail_spec(ops, child, self._env(),
+                                                       sandbox_view.SCRATCH))
+        else:
+            argv = child
+        if self.group is None:
+            return argv
+        # join the cgroups first, so every descendant is born in them
+        join = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"'
+        return ["/bin/sh", "-c", join, "sh", *self.group.procs_files(), "--", *argv]
 
-def _execute(request: bytes, limits: Limits, scratch: str, gate: ProbeGate,
-             deny_read: tuple[str, ...] = ()) -> Outcome:
-    env = {**_SAFE_ENV, "HOME": scratch, "TMPDIR": scratch}
-    group = _cgroup(limits)
-    try:
-        return _supervise(request, limits, scratch, gate, env,
-                          _command(scratch, deny_read, group))
-    finally:
-        _release(group)
+    # --- the conversation -----------------------------------------------------------
 
+    def converse(self, setup: dict, cases, probes, gate: ProbeGate) -> Outcome:
+        try:
+            self._send(codec.frame(setup))
+            ready = self._message()
+            if "failed" in ready:
+                return Outcome(False, failure=str(ready["failed"])[:40],
+                               error=str(ready.get("error", ""))[:500], log=self._tail())
+            if ready.get("ready") is not True:
+                return self._invalid("the child's first reply was not 'ready'")
+            probe = self._probes(probes) if probes is not None else None
+            if probe is not None and not gate(probe[0]):
+                return Outcome(False, failure="stopped", error="stopped after the probes",
+                               probe_outputs=probe[0], probe_seconds=probe[1], stopped=True)
+            outcome = self._cases(cases)
+        except _Ended as ended:
+            outcome = ended.outcome or self._death()
+            probe = None
+        return replace(outcome, probe_outputs=probe[0], probe_seconds=probe[1]) \
+            if probe else outcome
 
-def _supervise(request: bytes, limits: Limits, scratch: str, gate: ProbeGate, env: dict,
-               argv: list[str]) -> Outcome:
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=scratch, env=env,
-        start_new_session=True, close_fds=True,
-    )
-    reader = _Reader(proc.stdout.fileno(), time.monotonic() + limits.wall_seconds,
-                     limits.reply_mb << 20)
-    probe = None
-    try:
-        _send(proc, request, close=False)
-        reply = reader.line()
-        if reply.startswith(b'{"phase": "probe"'):
-            probe = _parse_probe(reply)
-            go = probe is not None and gate(probe[0])
-            _send(proc, b"c" if go else b"s", close=True)
-            if not go:
-                return _stopped(probe)
-            reply = reader.rest()
-        timed_out = not _wait(proc, reader.deadline)
-    finally:
-        _kill_group(proc.pid)
-        proc.wait()
-        proc.stdout.close()
-        if proc.stdin and not proc.stdin.closed:
-            _send(proc, b"", close=True)
-    out = _interpret(_status(proc.returncode), reply, reader.overflow, timed_out, limits,
-                     scratch)
-    return replace(out, probe_outputs=probe[0], probe_seconds=probe[1]) if probe else out
+    def _probes(self, probes) -> tuple[list, float]:
+        outputs, spent = [], 0.0
+        for case in probes:
+            reply, seconds, _ = self._ask(case)
+            spent += seconds
+            # an exception on a probe is behaviour to hash, not a failure
+            outputs.append(self._value(reply) if "out" in reply else
+                           {"__error__": str(reply.get("type", "Exception"))[:60]})
+        return outputs, spent
 
+    def _cases(self, cases) -> Outcome:
+        outputs, seconds, cpu = [], [], []
+        for case in cases:
+            reply, wall, used = self._ask(case)
+            if "out" not in reply:
+                kind = str(reply.get("raise", "exception"))
+                return Outcome(False, failure=kind if kind in ("memory", "invalid_output")
+                               else "exception", error=str(reply.get("error", ""))[:500],
+                               log=self._tail())
+            outputs.append(self._value(reply))
+            seconds.append(wall)
+            cpu.append(used)
+        if self._surplus():
+            return self._invalid("the candidate sent more replies than it was asked for")
+        has_cpu = all(c is not None for c in cpu)
+        return Outcome(True, outputs=outputs, seconds=seconds,
+                       cpu_seconds=cpu if has_cpu else None, log=self._tail())
 
-def _stopped(probe) -> Outcome:
-    return Outcome(False, failure="stopped", error="stopped after the probes",
-                   probe_outputs=probe[0], probe_seconds=probe[1], stopped=True)
+    def _ask(self, case: str) -> tuple[dict, float, float | None]:
+        """Send one case, wait for its one reply; the parent's clock and the kernel's
+        CPU accounting time it."""
+        if self.inbox:
+            raise _Ended(self._invalid("the candidate replied before it was asked"))
+        cpu0 = self.group.cpu_seconds() if self.group else None
+        self._send(codec.frame_raw('{"case": ' + case + "}"))
+        start = time.perf_counter()
+        reply = self._message()
+        wall = time.perf_counter() - start
+        cpu1 = self.group.cpu_seconds() if self.group else None
+        return reply, wall, (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
 
+    def _surplus(self) -> bool:
+        """End the conversation; True if replies nobody asked for arrive before the
+        child's end (a forged frame raced ahead of the real one). Waits at most 0.5 s."""
+        os.close(self.req_w)
+        self.req_w = -1
+        until = min(self.deadline, time.monotonic() + 0.5)
+        while not self.eof and not self.inbox and (left := until - time.monotonic()) > 0:
+            if not select.select([self.rep_r], [], [], left)[0]:
+                break
+            chunk = _read(self.rep_r)
+            self.eof = chunk == b""
+            self.inbox += chunk or b""
+        return bool(self.inbox)
 
-def _parse_probe(line: bytes) -> tuple[list, float] | None:
-    try:
-        data = json.loads(line)
-        return [sandbox_child.decode(o) for o in data["outputs"]], float(data["seconds"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    def _value(self, reply: dict):
+        try:
+            return codec.decode(reply["out"])
+        except Exception as exc:  # noqa: BLE001 - whatever it sent, it is its failure
+            raise _Ended(self._invalid(str(exc))) from None
 
+    def _message(self) -> dict:
+        body = self._frame()
+        try:
+            message = codec.decode_reply(body)
+        except codec.BadOutput as exc:
+            raise _Ended(self._invalid(str(exc))) from None
+        if not isinstance(message, dict):
+            raise _Ended(self._invalid("a reply that is not an object"))
+        return message
 
-def _send(proc: subprocess.Popen, data: bytes, close: bool) -> None:
-    try:
-        proc.stdin.write(data)
-        proc.stdin.flush()
-        if close:
-            proc.stdin.close()
-    except (BrokenPipeError, ValueError):
-        pass  # the child died early; its exit status tells why
+    def _invalid(self, why: str) -> Outcome:
+        return Outcome(False, failure="invalid_output", error=why[:300], log=self._tail())
 
+    # --- pipes against the deadline ------------------------------------------------
 
-class _Reader:
-    """Reads the child's reply pipe against a deadline and a size cap."""
+    def _frame(self) -> bytes:
+        cap = self.limits.reply_mb << 20
+        while True:
+            if len(self.inbox) >= codec.HEADER.size:
+                size = codec.HEADER.unpack_from(self.inbox)[0]
+                if size > cap:
+                    raise _Ended(Outcome(False, failure="output_limit",
+                                         error=f"reply larger than {self.limits.reply_mb} MB"))
+                end = codec.HEADER.size + size
+                if len(self.inbox) >= end:
+                    body = bytes(self.inbox[codec.HEADER.size:end])
+                    del self.inbox[:end]
+                    return body
+            if self.eof or not self._pump(writing=None):
+                raise _Ended()
 
-    def __init__(self, fd: int, deadline: float, cap: int):
-        self.fd, self.deadline, self.cap = fd, deadline, cap
-        self.buffer = bytearray()
-        self.overflow = self.eof = False
+    def _send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if not self._pump(writing=view):
+                raise _Ended()
+            try:
+                view = view[os.write(self.req_w, view[:1 << 16]):]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError):
+                raise _Ended() from None
 
-    def line(self) -> bytes:
-        """Up to and excluding the first newline, or everything until EOF."""
-        scanned = 0
-        while (at := self.buffer.find(b"\n", scanned)) < 0:
-            scanned = len(self.buffer)
-            if not self._more():
-                return self._take(len(self.buffer))
-        head = self._take(at)
-        del self.buffer[:1]
-        return head
-
-    def rest(self) -> bytes:
-        while self._more():
-            pass
-        return self._take(len(self.buffer))
-
-    def _take(self, n: int) -> bytes:
-        head = bytes(self.buffer[:n])
-        del self.buffer[:n]
-        return head
-
-    def _more(self) -> bool:
-        if self.eof or self.overflow:
-            return False
+    def _pump(self, writing) -> bool:
+        """Wait for the next event before the deadline, draining replies and output.
+        True when there is something to read from the inbox or room to write."""
         left = self.deadline - time.monotonic()
-        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-            return False
-        chunk = os.read(self.fd, 1 << 16)
-        self.eof = not chunk
-        self.buffer += chunk
-        self.overflow = len(self.buffer) > self.cap
-        return bool(chunk) and not self.overflow
-
-
-def _status(rc: int) -> int:
-    """bubblewrap reports a child killed by signal N as exit status 128 + N."""
-    return -(rc - 128) if confinement().bwrap and rc > 128 else rc
-
-
-def _wait(proc: subprocess.Popen, deadline: float) -> bool:
-    try:
-        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        if left <= 0:
+            raise _Ended(self._timeout())
+        reading = [fd for fd in (self.rep_r, self.out_r) if fd >= 0]
+        ready_r, ready_w, _ = select.select(reading, [self.req_w] if writing else [], [], left)
+        if not ready_r and not ready_w:
+            raise _Ended(self._timeout())
+        if self.out_r in ready_r:
+            self._drain_output()
+        if self.rep_r in ready_r:
+            chunk = _read(self.rep_r)
+            self.eof = self.eof or chunk == b""
+            self.inbox += chunk or b""
+            if len(self.inbox) > (self.limits.reply_mb << 20) + codec.HEADER.size:
+                raise _Ended(Outcome(False, failure="output_limit",
+                                     error=f"reply larger than {self.limits.reply_mb} MB"))
+            if self.eof and writing is None and not self.inbox:
+                return False
         return True
-    except subprocess.TimeoutExpired:
-        return False
+
+    def _drain_output(self) -> None:
+        chunk = _read(self.out_r)
+        if chunk is None:
+            return
+        if not chunk:
+            os.close(self.out_r)
+            self.out_r = -1
+            return
+        self.log += chunk
+        del self.log[:-LOG_BYTES]
+
+    def _tail(self) -> str:
+        return self.log.decode("utf-8", "replace")
+
+    def _timeout(self) -> Outcome:
+        return Outcome(False, failure="timeout", log=self._tail(),
+                       error=f"no result within {self.limits.wall_seconds:g} s wall time")
+
+    # --- why the child ended ------------------------------------------------------
+
+    def _death(self) -> Outcome:
+        try:
+            rc = self.proc.wait(timeout=max(0.0, min(2.0, self.deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            return self._timeout()
+        if self.group is not None and self.group.oom_killed():
+            return Outcome(False, failure="memory", log=self._tail(),
+                           error=f"exceeded {self.limits.memory_mb} MB of memory")
+        signum = -rc if rc < 0 else rc - 128 if self.layers.namespaces and rc > 128 else 0
+        if signum == signal.SIGXCPU:
+            return Outcome(False, failure="cpu_time", log=self._tail(),
+                           error=f"exceeded {self.limits.cpu_seconds} s of CPU time")
+        if signum == signal.SIGXFSZ:
+            return Outcome(False, failure="output_limit", log=self._tail(),
+                           error=f"wrote more than {self.limits.file_mb} MB to a file")
+        if rc == 125 and "adrs jail:" in self._tail():
+            return Outcome(False, failure="sandbox_error", log=self._tail(),
+                           error=_last_line(self._tail()))
+        why = f"killed by signal {signum}" if signum else f"exited with code {rc}"
+        last = _last_line(self._tail())
+        return Outcome(False, failure="crashed", log=self._tail(),
+                       error=f"{why} before replying" + (f": {last}" if last else ""))
 
 
-def _kill_group(pgid: int) -> None:
-    """Kill the child's whole process group, including anything it left behind."""
+def _read(fd: int) -> bytes | None:
+    """Up to 64 KiB; b"" at end of file, None if nothing is there after all."""
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _interpret(rc, reply: bytes, overflow: bool, timed_out: bool, limits: Limits,
-               scratch: str) -> Outcome:
-    if overflow:
-        return Outcome(False, failure="output_limit",
-                       error=f"reply larger than {limits.reply_mb} MB")
-    if reply:
-        return _parse_reply(reply)
-    if timed_out:
-        return Outcome(False, failure="timeout",
-                       error=f"no result within {limits.wall_seconds:g} s wall time")
-    if rc == -signal.SIGXCPU:
-        return Outcome(False, failure="cpu_time",
-                       error=f"exceeded {limits.cpu_seconds} s of CPU time")
-    if rc == -signal.SIGXFSZ:
-        return Outcome(False, failure="output_limit",
-                       error=f"wrote more than {limits.file_mb} MB to a file")
-    why = f"killed by signal {-rc}" if rc < 0 else f"exited with code {rc}"
-    return Outcome(False, failure="crashed", error=f"{why} before replying{_stderr_tail(scratch)}")
-
-
-def _parse_reply(reply: bytes) -> Outcome:
-    try:
-        data = json.loads(reply)
-        if data.get("status") != "ok":
-            return Outcome(False, failure=str(data.get("failure", "unknown"))[:40],
-                           error=str(data.get("error", ""))[:500])
-        outputs = [sandbox_child.decode(o) for o in data["outputs"]]
-        seconds = [float(s) for s in data["seconds"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return Outcome(False, failure="invalid_output", error=f"malformed reply: {exc}"[:300])
-    return Outcome(True, outputs=outputs, seconds=seconds)
-
-
-def _stderr_tail(scratch: str) -> str:
-    try:
-        lines = Path(scratch, "stderr.txt").read_text(errors="replace").strip().splitlines()
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
     except OSError:
-        return ""
-    return f": {lines[-1][:200]}" if lines else ""
+        return b""
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def _running_as(uid: int) -> int:
+    """Processes of `uid` now (RLIMIT_NPROC counts them all); 0 where /proc is absent."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            with contextlib.suppress(OSError):
+                count += entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid
+    return count

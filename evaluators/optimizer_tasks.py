@@ -264,7 +264,8 @@ def train(task: Task, init, update, lr: float, seed: int = 0) -> dict:
                 continue
             loss = task.loss(params)
         if not math.isfinite(loss) or loss > 1e6 * max(l0, 1e-12):
-            return {"steps": None, "loss": math.inf, "diverged": True, "params": params}
+            # None, not inf: the sandbox refuses non-finite numbers in what comes back
+            return {"steps": None, "loss": None, "diverged": True, "params": None}
         if loss <= task.target:
             steps = step
             break

@@ -99,7 +99,7 @@ def test_hostile_candidates_are_recorded_failures_and_the_run_goes_on(
     Search(ctx, mutator=HostileMutator(), progress=False).run()
     st = run_status(ctx.store, ctx.run)
     assert st["status"] == "finished" and st["iterations"] == 21
-    assert {"timeout", "memory", "forbidden", "exception", "invalid_output"} <= set(
+    assert {"timeout", "memory", "exception", "invalid_output"} <= set(
         st["failures"])
     assert st["best_score"] == pytest.approx(-0.2)
     with ctx.store.engine.connect() as conn:

@@ -48,3 +48,22 @@ def test_a_slow_policy_loses_score_beyond_the_time_budget(moe_problem):
     assert b.metrics["balancedness"] == pytest.approx(a.metrics["balancedness"])
     assert b.metrics["speed_factor"] < 0.5 and b.score < a.score / 2
 
+
+
+def test_a_torch_eplb_scores_like_the_greedy_baseline_through_adrs_eval():
+    """DeepSeek's EPLB written in torch runs inside the sandbox, through the CLI."""
+    pytest.importorskip("torch")
+    import json
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures"
+    greedy = Path(__file__).parents[1] / "problems/moe_expert_placement/baselines/eplb_greedy.py"
+    scores = []
+    for program in (fixtures / "eplb_torch.py", greedy):
+        done = subprocess.run([sys.executable, "-m", "adrs", "eval", "moe_expert_placement",
+                               str(program), "--json"], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        scores.append(json.loads(done.stdout)["score"])
+    assert scores[0] == pytest.approx(scores[1], abs=0.01) and scores[0] > 0.8

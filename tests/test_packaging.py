@@ -8,7 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 NEEDED = [
     "adrs/cli.py",
-    "adrs/sandbox_child.py",
+    "adrs/box/child.py",
+    "adrs/box/jail.py",
+    "adrs/box/lockdown.py",
+    "adrs/box/codec.py",
     "adrs/store/migrations/env.py",
     "adrs/store/migrations/script.py.mako",
     "adrs/store/migrations/versions/0001_initial.py",

@@ -1,23 +1,29 @@
-"""The sandbox turns every hostile or broken candidate into a recorded failure."""
+"""The sandbox runs ordinary candidates faithfully, and turns every broken one into a
+recorded failure with a reason, under every kernel boundary."""
 
-import os
+import shutil
 import time
 
 import numpy as np
 import pytest
+from sandbox_support import backends, fresh_layers, run
 
+from adrs import confine
 from adrs.sandbox import Limits, encode_cases, run_candidate
 
 CASES = encode_cases([{"x": np.arange(4)}])
-FAST = Limits(wall_seconds=3.0, cpu_seconds=10, memory_mb=1024)
+pytestmark = pytest.mark.usefixtures("no_mode_override")
 
 
-def run(src, limits=FAST, deny_read=()):
-    return run_candidate(src, "f", CASES, limits, deny_read)
+@pytest.fixture
+def no_mode_override(monkeypatch):
+    monkeypatch.delenv("ADRS_SANDBOX", raising=False)
 
 
-def test_plain_data_round_trips_including_arrays():
-    out = run("import numpy as np\ndef f(x):\n    return x * 2, np.float32(1.5), {'k': [1, 2]}\n")
+@pytest.mark.parametrize("mode", backends())
+def test_plain_data_round_trips_including_arrays(mode):
+    out = run("import numpy as np\ndef f(x):\n    return x * 2, np.float32(1.5), {'k': [1, 2]}\n",
+              mode, cases=CASES)
     assert out.ok, out.error
     arr, scalar, d = out.outputs[0]
     np.testing.assert_array_equal(arr, np.arange(4) * 2)
@@ -25,104 +31,157 @@ def test_plain_data_round_trips_including_arrays():
     assert len(out.seconds) == 1 and out.seconds[0] >= 0
 
 
-def test_infinite_loop_times_out_and_is_killed():
+@pytest.mark.parametrize("mode", backends())
+def test_infinite_loop_times_out_and_is_killed(mode):
     start = time.monotonic()
-    out = run("def f(x):\n    while True:\n        pass\n")
+    out = run("def f(x):\n    while True:\n        pass\n", mode, wall_seconds=2.0)
     assert (out.ok, out.failure) == (False, "timeout")
-    assert time.monotonic() - start < FAST.wall_seconds + 2
+    assert time.monotonic() - start < 2.0 + 2
 
 
-def test_cpu_limit_stops_a_busy_candidate_before_the_wall_clock():
-    out = run("def f(x):\n    while True:\n        pass\n",
-              Limits(wall_seconds=20.0, cpu_seconds=1, memory_mb=1024))
-    assert out.failure == "cpu_time"
-    assert out.wall_seconds < 10
+@pytest.mark.parametrize("mode", backends())
+def test_cpu_limit_stops_a_busy_candidate_before_the_wall_clock(mode):
+    out = run("def f(x):\n    while True:\n        pass\n", mode, wall_seconds=20.0, cpu_seconds=1)
+    assert out.failure == "cpu_time" and out.wall_seconds < 10
 
 
-def test_allocating_10_gb_is_a_memory_failure():
-    out = run("import numpy as np\ndef f(x):\n    return np.ones(10 * 2**30 // 8).sum()\n")
+@pytest.mark.parametrize("mode", backends())
+def test_allocating_10_gb_is_a_memory_failure(mode):
+    out = run("import numpy as np\ndef f(x):\n    return np.ones(10 * 2**30 // 8).sum()\n", mode)
     assert out.failure == "memory"
 
 
-def test_forking_repeatedly_is_refused():
-    out = run("import os\ndef f(x):\n    while True:\n        os.fork()\n")
-    assert out.failure == "forbidden"
-    assert "os.fork" in out.error
-
-
-@pytest.mark.parametrize("src", [
-    "import subprocess\ndef f(x):\n    return subprocess.run(['true']).returncode\n",
-    "import os\ndef f(x):\n    return os.system('true')\n",
-    "import socket\ndef f(x):\n    return 1\n",
-    "import ctypes\ndef f(x):\n    return 1\n",
-])
-def test_process_creation_sockets_and_native_calls_are_refused(src):
-    assert run(src).failure == "forbidden"
-
-
-def test_api_keys_in_the_controller_environment_do_not_reach_the_candidate(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-123")
-    out = run("import os\ndef f(x):\n    return sorted(os.environ)\n")
-    assert out.ok
-    assert "OPENAI_API_KEY" not in out.outputs[0]
-    leak = run("import os\ndef f(x):\n"
-               "    return open(f'/proc/{os.getppid()}/environ').read()\n")
-    assert leak.failure == "forbidden"
-
-
-def test_writes_outside_scratch_and_reads_of_denied_paths_are_refused(tmp_path):
-    target = tmp_path / "pwned"
-    out = run(f"def f(x):\n    open({str(target)!r}, 'w').write('x')\n")
-    assert out.failure == "forbidden" and not target.exists()
-    secret = tmp_path / "archive" / "adrs.db"
-    secret.parent.mkdir()
-    secret.write_text("data")
-    out = run(f"def f(x):\n    return open({str(secret)!r}).read()\n",
-              deny_read=(str(secret.parent),))
-    assert out.failure == "forbidden"
-    ok = run("def f(x):\n    open('scratch.txt', 'w').write('fine')\n    return 1\n")
-    assert ok.ok, ok.error
-
-
-def test_exceptions_are_reported_in_one_line_with_the_line_number():
-    out = run("def f(x):\n    y = 1\n    raise ValueError('bad\\nthing')\n")
+@pytest.mark.parametrize("mode", backends())
+def test_exceptions_are_reported_in_one_line_with_the_line_number(mode):
+    out = run("def f(x):\n    y = 1\n    raise ValueError('bad\\nthing')\n", mode)
     assert out.failure == "exception"
     assert out.error == "ValueError: bad thing (line 3)"
 
 
-def test_syntax_errors_and_missing_entry_points_are_failures():
-    assert run("def f(x) return 1").failure == "syntax_error"
-    assert run("def g(x):\n    return 1\n").failure == "missing_entrypoint"
+@pytest.mark.parametrize("mode", backends())
+def test_syntax_errors_missing_entry_points_and_early_exits_are_failures(mode):
+    assert run("def f(x) return 1", mode).failure == "syntax_error"
+    assert run("def g(x):\n    return 1\n", mode).failure == "missing_entrypoint"
+    assert run("def f(x):\n    return object()\n", mode).failure == "invalid_output"
+    out = run("import os, sys\ndef f(x):\n    print('last words', file=sys.stderr)\n"
+              "    sys.stderr.flush()\n    os._exit(3)\n", mode)
+    assert out.failure == "crashed" and "code 3" in out.error and "last words" in out.error
 
 
-def test_unsupported_return_values_and_early_exit_are_failures():
-    assert run("def f(x):\n    return object()\n").failure == "invalid_output"
-    out = run("import os\ndef f(x):\n    os._exit(3)\n")
-    assert out.failure == "crashed" and "code 3" in out.error
-
-
-def test_printing_garbage_does_not_corrupt_the_reply():
+@pytest.mark.parametrize("mode", backends())
+def test_printing_garbage_does_not_corrupt_the_reply(mode):
     out = run("import sys\ndef f(x):\n    print('}{garbage' * 1000)\n"
-              "    sys.stdout.write('\\x00\\xff')\n    return 7\n")
-    assert out.ok and out.outputs == [7]
+              "    sys.stdout.write('\\x00\\xff')\n    return 7\n", mode)
+    assert out.ok and out.outputs == [7] and "}{garbage" in out.log
 
 
-def test_oversized_reply_is_rejected():
-    out = run("import numpy as np\ndef f(x):\n    return np.zeros(2**20)\n",
-              Limits(wall_seconds=5.0, cpu_seconds=5, memory_mb=1024, reply_mb=1))
-    assert out.failure == "output_limit"
+@pytest.mark.parametrize("mode", backends())
+def test_module_level_dataclasses_and_future_annotations_work(mode):
+    src = ("from __future__ import annotations\nfrom dataclasses import dataclass\n\n"
+           "@dataclass\nclass P:\n    a: int\n    b: list[int]\n\n"
+           "def f(x):\n    return P(2, [3]).a\n")
+    assert run(src, mode).outputs == [2]
 
 
-def test_no_sandbox_process_is_left_behind():
-    mine = os.getpid()
-    run("import time\ndef f(x):\n    time.sleep(100)\n", Limits(wall_seconds=1.0, cpu_seconds=2))
-    children = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == mine]
-    assert children == []
+@pytest.mark.parametrize("mode", backends())
+def test_probes_then_the_gate_decides(mode):
+    src = "def f(x):\n    return x + 1\n"
+    probes = encode_cases([{"x": 1}, {"x": "s"}])
+    seen = []
+    limits = Limits(mode=mode, wall_seconds=10.0)
+    stop = run_candidate(src, "f", encode_cases([{"x": 5}]), limits, probes=probes,
+                         gate=lambda outs: seen.append(outs) or False)
+    assert stop.stopped and seen == [[2, {"__error__": "TypeError"}]]
+    go = run_candidate(src, "f", encode_cases([{"x": 5}]), limits, probes=probes,
+                       gate=lambda outs: True)
+    assert go.ok and go.outputs == [6] and go.probe_outputs == seen[0]
 
 
-def _ppid(pid):
+# --- the real scientific stack, subprocesses and compilers inside the box ------------------
+
+STACK = {
+    "scipy": "from scipy.optimize import minimize_scalar\n"
+             "def f(x):\n    return round(minimize_scalar(lambda t: (t - 2) ** 2).x, 3)\n",
+    "pandas": "import pandas as pd\n"
+              "def f(x):\n    return float(pd.DataFrame({'a': [1, 2, 3]})['a'].sum())\n",
+    "networkx": "import networkx as nx\n"
+                "def f(x):\n    return nx.shortest_path_length(nx.path_graph(5), 0, 4)\n",
+    "sympy": "import sympy\ndef f(x):\n    t = sympy.Symbol('t')\n"
+             "    return int(sympy.integrate(2 * t, (t, 0, 3)))\n",
+    "matplotlib": "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                  "def f(x):\n    plt.plot([1, 2])\n    plt.savefig('/tmp/p.png')\n"
+                  "    return len(open('/tmp/p.png', 'rb').read()) > 100\n",
+    "subprocess": "import subprocess, sys\ndef f(x):\n    return subprocess.run([sys.executable, "
+                  "'-c', 'print(6 * 7)'], capture_output=True, text=True).stdout.strip()\n",
+    "process pool": "from concurrent.futures import ProcessPoolExecutor\n"
+                    "def sq(v):\n    return v * v\n"
+                    "def f(x):\n    with ProcessPoolExecutor(2) as pool:\n"
+                    "        return sum(pool.map(sq, range(4)))\n",
+}
+LIBRARIES = ("scipy", "pandas", "networkx", "sympy", "matplotlib")
+EXPECTED = {"scipy": 2.0, "pandas": 6.0, "networkx": 4, "sympy": 9, "matplotlib": True,
+            "subprocess": "42", "process pool": 14}
+
+
+@pytest.mark.parametrize("mode", backends())
+@pytest.mark.parametrize("name", STACK)
+def test_the_scientific_stack_works_inside(mode, name):
+    if name in LIBRARIES:
+        pytest.importorskip(name)
+    out = run(STACK[name], mode, wall_seconds=60.0, memory_mb=2048)
+    assert out.ok and out.outputs == [EXPECTED[name]], out
+
+
+@pytest.mark.parametrize("mode", backends())
+def test_a_c_program_can_be_compiled_and_run(mode):
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler")
+    src = ("import subprocess\ndef f(x):\n"
+           "    open('/tmp/a.c', 'w').write('#include <stdio.h>\\n'\n"
+           "                                'int main(){printf(\"%d\", 6*7);}')\n"
+           "    subprocess.run(['cc', '/tmp/a.c', '-o', '/tmp/a'], check=True)\n"
+           "    return subprocess.run(['/tmp/a'], capture_output=True, text=True).stdout\n")
+    out = run(src, mode, wall_seconds=60.0)
+    assert out.ok and out.outputs == ["42"], out
+
+
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+@pytest.mark.parametrize("mode", backends())
+def test_torch_and_jax_compute_inside_when_installed(mode, lib):
+    pytest.importorskip(lib)
+    src = {"torch": "import torch\ndef f(x):\n    return float(torch.arange(4.0).sum())\n",
+           "jax": "import jax.numpy as jnp\ndef f(x):\n    return float(jnp.arange(4.0).sum())\n"}
+    out = run(src[lib], mode, wall_seconds=120.0, memory_mb=4096, max_processes=128)
+    assert out.ok and out.outputs == [6.0], out
+
+
+# --- which boundary, and refusing when there is none ----------------------------------------
+
+def test_without_bubblewrap_on_path_auto_uses_adrs_own_namespaces(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no bwrap
+    fresh_layers()
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
+        assert confine.layers("auto").mode == "jail"
+        out = run("import os\ndef f(x):\n    return os.getuid()\n", "auto")
+        assert out.ok and out.outputs[0] != 0
+    finally:
+        fresh_layers()
+
+
+def test_no_boundary_refuses_unless_none_is_asked_for(monkeypatch):
+    monkeypatch.setattr(confine, "_working_bwrap", lambda: None)
+    monkeypatch.setattr(confine, "_jail_works", lambda: False)
+    fresh_layers()
+    try:
+        with pytest.raises(confine.SandboxUnavailable, match="--sandbox none"):
+            run("def f(x):\n    return 1\n", "auto")
+        out = run("def f(x):\n    return 1\n", "none")
+        assert out.ok and out.outputs == [1]
+    finally:
+        fresh_layers()
+
+
+def test_an_unknown_mode_names_the_choices(monkeypatch):
+    monkeypatch.setenv("ADRS_SANDBOX", "basic")
+    with pytest.raises(confine.UserError, match="auto, bwrap, jail, none"):
+        confine.requested()

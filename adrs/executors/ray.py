@@ -21,12 +21,12 @@ from adrs.evaluation import RUNNER
 from adrs.sandbox import Outcome, run_candidate
 
 
-def _sandboxed(source, entrypoint, cases_json, limits, deny, harness, preload,
+def _sandboxed(source, entrypoint, cases_json, limits, deny, harness, preload, share,
                probes_json=None) -> Outcome:
     """The Ray task: one sandboxed run on a worker node. With probes, it stops right
     after them (exceptions on a probe are behaviour, as in a local run)."""
     return run_candidate(source, entrypoint, cases_json, limits, deny, probes_json, _stop,
-                         harness, preload)
+                         harness, preload, share)
 
 
 def _stop(outputs: list) -> bool:
@@ -97,7 +97,8 @@ class RayExecutor:
 
     def _run(self, problem, source, limits, deny, probes_json=None) -> Outcome:
         ref = self._task.remote(source, problem.evaluator.entrypoint, problem.cases_json,
-                                limits, deny, problem.harness, problem.preload, probes_json)
+                                limits, deny, problem.harness, problem.preload, problem.share,
+                                probes_json)
         return self._ray.get(ref)
 
     def _remote(self, problem, source, limits, deny_read, probe, on_probe) -> Outcome:

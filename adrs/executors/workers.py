@@ -74,7 +74,7 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
             out = run_candidate(job.source, problem.evaluator.entrypoint, problem.cases_json,
                                 Limits(**req["limits"]), tuple(req["deny_read"]),
                                 problem.probes_json if req["probe"] else None,
-                                gate, problem.harness, problem.preload)
+                                gate, problem.harness, problem.preload, problem.share)
         finally:
             beat.set()
         jobs.finish(store, job.id, name, out)

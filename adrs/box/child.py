@@ -1,0 +1,129 @@
+"""Child side of the sandbox: locks itself down, then runs one candidate case by case.
+
+Started by the parent as `python -I child.py SPEC` inside the namespaces (or
+with none, when the user chose `--sandbox none`). SPEC (JSON, written by the
+parent) names the request and reply descriptors, the limits and the layers to
+apply. The child applies them (box/lockdown.py) before it reads a byte from the
+parent, so everything after, including the problem's harness, runs confined.
+
+Protocol (box/codec.py frames): the parent sends the setup (candidate source,
+entry point, optional harness and preload); the child answers {"ready": true}
+or {"failed": ...}; then, one at a time, the parent sends {"case": ...} and
+the child answers {"out": value} or {"raise": ...}. The parent times each case
+with its own clock and decides what comes next; when it closes the request
+pipe the child exits. Stdin is /dev/null; stdout and stderr go to a pipe the
+parent drains and caps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import types
+
+
+def _sibling(name: str):
+    """A module of this folder, loaded by path: nothing is added to sys.path, so a
+    candidate's imports resolve exactly as in a plain interpreter."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_adrs_box_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+codec, lockdown = _sibling("codec"), _sibling("lockdown")
+
+
+def _where(exc: BaseException) -> str:
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<candidate>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line else ""
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:300]
+    head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return head + _where(exc)
+
+
+def failure(exc: BaseException) -> dict:
+    kind = "memory" if isinstance(exc, MemoryError) else \
+        "invalid_output" if isinstance(exc, codec.BadOutput) else "exception"
+    return {"raise": kind, "type": type(exc).__name__, "error": one_line(exc)}
+
+
+def load(setup: dict):
+    """The candidate as a module, and the function the cases call (the harness's,
+    when the problem has one). Untrusted code is compiled without inheriting this
+    file's __future__ flags, and registered in sys.modules as real modules are."""
+    import numpy  # noqa: F401  (imported once here so candidates need not)
+
+    for name in setup.get("preload", ()):
+        importlib.import_module(name)
+    candidate = _module("candidate", setup["source"], "<candidate>")
+    namespace = candidate.__dict__
+    if setup.get("harness") is not None:
+        harness = types.ModuleType("harness")
+        harness.candidate, harness.candidate_source = candidate, setup["source"]
+        namespace = _exec(harness, setup["harness"], "<harness>").__dict__
+    return namespace.get(setup["entrypoint"])
+
+
+def _module(name: str, source: str, filename: str):
+    return _exec(types.ModuleType(name), source, filename)
+
+
+def _exec(module, source: str, filename: str):
+    sys.modules[module.__name__] = module
+    code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, module.__dict__)  # noqa: S102 - inside the sandbox, where it belongs
+    return module
+
+
+def setup_reply(setup: dict):
+    try:
+        fn = load(setup)
+    except SyntaxError as exc:
+        return None, {"failed": "syntax_error",
+                      "error": f"SyntaxError: {exc.msg} (line {exc.lineno})"}
+    except BaseException as exc:  # noqa: BLE001 - any candidate failure is data
+        return None, {"failed": failure(exc)["raise"], "error": one_line(exc)}
+    if not callable(fn):
+        return None, {"failed": "missing_entrypoint",
+                      "error": f"the program defines no function {setup['entrypoint']}()"}
+    return fn, {"ready": True}
+
+
+def serve(fn, requests: int, replies: int) -> None:
+    while (message := codec.recv(requests)) is not None:
+        try:
+            reply = {"out": codec.encode(fn(**codec.decode(message["case"], finite=False)))}
+        except BaseException as exc:  # noqa: BLE001
+            reply = failure(exc)
+        codec.send(replies, reply)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    lockdown.apply(spec["limits"], spec["seccomp"], spec["drop_root"])
+    os.chdir(spec["cwd"])
+    requests, replies = spec["requests"], spec["replies"]
+    setup = codec.recv(requests)
+    if setup is None:
+        os._exit(0)
+    fn, reply = setup_reply(setup)
+    codec.send(replies, reply)
+    if fn is not None:
+        serve(fn, requests, replies)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Per-evaluation control groups: memory, process count and CPU accounting.
+
+One group per sandboxed evaluation, made by the trusted parent before the
+child starts and joined by the child's first process, so every descendant is
+born in it (setsid or a double fork cannot leave it). The group caps memory
+(including tmpfs, shared memory and memfd pages, which the kernel charges to
+it; swap too where the kernel accounts it), caps the number of tasks, and
+counts the CPU time of everything inside, which the parent reads per case as
+the trusted runtime. cgroup v2 (one unified group) and v1 (one group per
+controller hierarchy) are both handled; whatever cannot be created here is
+reported by `adrs sandbox` and left to the rlimit fallbacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class Hierarchies:
+    """Where this process may create groups, per controller (None: not available)."""
+
+    memory: Path | None
+    pids: Path | None
+    cpu: Path | None
+    v2: bool
+
+    def names(self) -> list[str]:
+        return [n for n in ("memory", "pids", "cpu") if getattr(self, n) is not None]
+
+
+@functools.lru_cache(maxsize=1)
+def hierarchies() -> Hierarchies:
+    v2 = _v2_parent()
+    if v2 is not None:
+        have = set(_read(v2 / "cgroup.subtree_control").split())
+        pick = {c: v2 if c in have else None for c in ("memory", "pids", "cpu")}
+        if any(pick.values()):
+            return Hierarchies(pick["memory"], pick["pids"], pick["cpu"], True)
+    return Hierarchies(_v1("memory", "memory.limit_in_bytes"), _v1("pids", "pids.max"),
+                       _v1("cpuacct", "cpuacct.usage"), False)
+
+
+def _own(controller: str) -> str:
+    """This process's group in a v1 hierarchy ('' for v2), from /proc/self/cgroup."""
+    for line in _read(Path("/proc/self/cgroup")).splitlines():
+        _, names, path = line.split(":", 2)
+        if controller in names.split(","):
+            return path.lstrip("/")
+    return ""
+
+
+def _v1(controller: str, probe_file: str) -> Path | None:
+    for base in (ROOT / controller, ROOT / "cpu,cpuacct" if controller == "cpuacct" else None):
+        if base is None or not base.is_dir():
+            continue
+        for parent in (base / _own(controller), base):
+            if _can_create(parent, probe_file):
+                return parent
+    return None
+
+
+def _v2_parent() -> Path | None:
+    """A v2 group under which we may create children with controllers enabled:
+    the unified root (as root) or a delegated group of ours."""
+    for mount in (ROOT, ROOT / "unified"):
+        if not (mount / "cgroup.controllers").is_file():
+            continue
+        own = mount / _own("")
+        for parent in (own, mount):
+            want = set(_read(parent / "cgroup.controllers").split()) & {"memory", "pids", "cpu"}
+            with contextlib.suppress(OSError):
+                (parent / "cgroup.subtree_control").write_text(
+                    " ".join(f"+{c}" for c in sorted(want)))
+            if want & set(_read(parent / "cgroup.subtree_control").split()) and \
+                    _can_create(parent, "cgroup.procs"):
+                return parent
+    return None
+
+
+def _can_create(parent: Path, probe_file: str) -> bool:
+    probe = parent / f"adrs-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    usable = (probe / probe_file).exists()
+    with contextlib.suppress(OSError):
+        probe.rmdir()
+    return usable
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+class Group:
+    """The groups of one evaluation, one per hierarchy (one in all under v2)."""
+
+    def __init__(self, memory_mb: int, max_tasks: int):
+        found = hierarchies()
+        name = f"adrs-{os.getpid()}-{next(_ids)}"
+        self.paths: dict[str, Path] = {}
+        for controller in found.names():
+            path = getattr(found, controller) / name
+            with contextlib.suppress(FileExistsError):
+                path.mkdir()
+            self.paths[controller] = path
+        self.v2 = found.v2
+        self._limit(memory_mb, max_tasks)
+
+    def _limit(self, memory_mb: int, max_tasks: int) -> None:
+        mem, pids = self.paths.get("memory"), self.paths.get("pids")
+        if pids is not None:
+            (pids / "pids.max").write_text(str(max_tasks))
+        if mem is None:
+            return
+        cap = str(memory_mb << 20)
+        if self.v2:
+            (mem / "memory.max").write_text(cap)
+            with contextlib.suppress(OSError):
+                (mem / "memory.swap.max").write_text("0")
+        else:
+            (mem / "memory.limit_in_bytes").write_text(cap)
+            with contextlib.suppress(OSError):  # only where swap accounting is on
+                (mem / "memory.memsw.limit_in_bytes").write_text(cap)
+
+    @property
+    def caps_memory(self) -> bool:
+        return "memory" in self.paths
+
+    @property
+    def caps_tasks(self) -> bool:
+        return "pids" in self.paths
+
+    def procs_files(self) -> list[str]:
+        """What the child's first process writes its pid into (each distinct group)."""
+        return sorted({str(p / "cgroup.procs") for p in self.paths.values()})
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of everything that ever ran in the group (kernel accounting)."""
+        cpu = self.paths.get("cpu")
+        if cpu is None:
+            return None
+        if self.v2:
+            for line in _read(cpu / "cpu.stat").splitlines():
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) / 1e6
+            return None
+        text = _read(cpu / "cpuacct.usage").strip()
+        return int(text) / 1e9 if text else None
+
+    def oom_killed(self) -> bool:
+        mem = self.paths.get("memory")
+        if mem is None:
+            return False
+        text = _read(mem / ("memory.events" if self.v2 else "memory.oom_control"))
+        counts = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+        if "oom_kill" in counts:
+            return int(counts["oom_kill"]) > 0
+        return not self.v2 and int(_read(mem / "memory.failcnt").strip() or 0) > 0
+
+    def release(self) -> None:
+        """Kill every task left in the groups, then remove them."""
+        for path in self.paths.values():
+            kill_all(path, self.v2)
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def kill_all(path: Path, v2: bool) -> None:
+    if v2:
+        with contextlib.suppress(OSError):
+            (path / "cgroup.kill").write_text("1")
+    for _ in range(200):
+        pids = _read(path / "cgroup.procs").split()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        time.sleep(0.005)
+
+
+def sweep() -> int:
+    """Remove groups that dead adrs processes left behind (kill -9 of a controller)."""
+    found, removed = hierarchies(), 0
+    for parent in {getattr(found, c) for c in found.names()}:
+        for group in parent.glob("adrs-*-*"):
+            owner = group.name.split("-")[1]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                kill_all(group, found.v2)
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+                    removed += 1
+    return removed
