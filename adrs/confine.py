@@ -1,10 +1,10 @@
 """Which kernel boundary this machine can build, chosen once per process.
 
 Modes: `bwrap` (bubblewrap builds the namespaces and the view), `jail`
-(adrs's own builder, box/jail.py: unshare(2), mount(2), pivot_root(2) through
-ctypes), `none` (no boundary: only limits and seccomp; unsafe, for machines
-without namespaces, and only when asked for), and `auto`, the default: bwrap
-if it works here, else jail, else refuse. The environment variable
+(adrs's own builder, box/jail.py, entered by the child itself: unshare(2),
+mount(2), pivot_root(2) through ctypes), `none` (no boundary: only limits and
+seccomp; unsafe, for machines without namespaces, and only when asked for),
+and `auto`, the default: bwrap if it works here, else jail, else refuse. The environment variable
 ADRS_SANDBOX, when set, overrides the configured mode (CI runs the suite
 under each).
 
@@ -23,12 +23,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from adrs import cgroups, sandbox_view
-from adrs.box import lockdown
+from adrs import cgroups, sandbox_view, seccomp_filter
 from adrs.errors import UserError
 
 MODES = ("auto", "bwrap", "jail", "none")
-JAIL = sandbox_view.BOX / "jail.py"
+CHILD = sandbox_view.BOX / "child.py"
 
 
 class SandboxUnavailable(UserError):
@@ -68,7 +67,7 @@ def layers(mode: str = "auto") -> Layers:
     chosen = requested(mode)
     found = cgroups.hierarchies()
     cgroups.sweep()  # groups that killed adrs processes left behind
-    seccomp = sys.platform == "linux" and lockdown.libseccomp() is not None
+    seccomp = sys.platform == "linux" and seccomp_filter.program() is not None
     if chosen == "none":
         return Layers("none", None, found, seccomp)
     bwrap = _working_bwrap() if chosen in ("auto", "bwrap") else None
@@ -113,11 +112,12 @@ def _working_bwrap() -> str | None:
 def _jail_works() -> bool:
     if sys.platform != "linux":
         return False
-    spec = jail_spec(sandbox_view.plan(16), [sys.executable, "-I", "-c", ""], {}, "/tmp")
-    return _probe("jail", jail_argv(spec))
+    spec = {"jail": sandbox_view.plan(16), "probe": True}
+    return _probe("jail", [sys.executable, "-I", str(CHILD), json.dumps(spec)])
 
 
-def bwrap_args(ops: list) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def bwrap_args(ops: tuple) -> tuple[str, ...]:
     """bubblewrap's options for a mount plan, with every namespace unshared. As root it
     needs no user namespace (the child drops to nobody itself); otherwise it makes
     one, with no capabilities and no nested user namespaces."""
@@ -131,7 +131,7 @@ def bwrap_args(ops: list) -> list[str]:
         if op in ("bind", "symlink"):  # bubblewrap would make missing parents 0700
             args += _parents(rest[1], made)
         args += _bwrap_op(op, rest)
-    return args + ["--remount-ro", "/"]
+    return (*args, "--remount-ro", "/")
 
 
 def _parents(dest: str, made: set[str]) -> list[str]:
@@ -163,10 +163,3 @@ def _bwrap_op(op: str, rest: list) -> list[str]:
         return ["--ro-bind", "/dev/null", rest[0]]
     raise ValueError(f"unknown mount operation {op}")
 
-
-def jail_spec(ops: list, argv: list[str], env: dict, cwd: str) -> dict:
-    return {"plan": ops, "argv": argv, "env": env, "cwd": cwd}
-
-
-def jail_argv(spec: dict) -> list[str]:
-    return [sys.executable, "-I", str(JAIL), json.dumps(spec)]

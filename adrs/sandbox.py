@@ -22,6 +22,7 @@ This side is the trusted one, and trusts nothing it gets back:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from adrs import cgroups, confine, sandbox_view
+from adrs import cgroups, confine, sandbox_view, seccomp_filter
 from adrs.box import codec
 
 CHILD = sandbox_view.BOX / "child.py"
@@ -54,7 +55,7 @@ _SAFE_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 LOG_BYTES = 16 << 10  # of the child's stdout and stderr, the last this many are kept
-OVERHEAD_TASKS = 8  # sh, bubblewrap or jail, the PID-1 reaper, the interpreter's own
+OVERHEAD_TASKS = 8  # the jail's outer process and PID-1 reaper, interpreter threads
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
     start = time.perf_counter()
     setup = {"source": source, "entrypoint": entrypoint, "harness": harness,
              "preload": list(preload)}
-    with _Box(layers, limits, (*deny_read, *sandbox_view.credential_paths()), share) as box:
+    hide = (*deny_read, *sandbox_view.credential_paths())
+    with _Box(layers, limits, tuple(hide), tuple(share)) as box:
         outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
     return replace(outcome, wall_seconds=time.perf_counter() - start)
 
@@ -141,13 +143,15 @@ class _Box:
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()
+        joins = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in self.group.procs_files()] \
+            if self.group else []
         try:
             self.proc = subprocess.Popen(
-                self._argv(req_r, rep_w, hide, share), stdin=subprocess.DEVNULL, stdout=out_w,
-                stderr=out_w, pass_fds=(req_r, rep_w), start_new_session=True,
-                env=self._env() if not layers.namespaces else {"PATH": "/usr/bin:/bin"})
+                self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
+                stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w, *joins),
+                start_new_session=True, env=self._env(), cwd=self.scratch or "/")
         finally:
-            for fd in (req_r, rep_w, out_w):
+            for fd in (req_r, rep_w, out_w, *joins):
                 os.close(fd)
         for fd in (self.req_w, self.rep_r, self.out_r):
             os.set_blocking(fd, False)
@@ -178,37 +182,32 @@ class _Box:
         return {**_SAFE_ENV, "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
                 "XDG_CACHE_HOME": os.path.join(home, ".cache")}
 
-    def _child_spec(self, req_r: int, rep_w: int) -> dict:
+    def _child_spec(self, req_r: int, rep_w: int, joins: list[int]) -> dict:
         limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
         if not (self.group and self.group.caps_memory):
             limits["address_space_mb"] = self.limits.memory_mb
         if not (self.group and self.group.caps_tasks):
             limits["nproc"] = _running_as(self._child_uid()) + self.limits.max_processes
-        return {"requests": req_r, "replies": rep_w, "limits": limits,
-                "seccomp": self.layers.seccomp, "drop_root": self.layers.namespaces,
-                "cwd": self.scratch or sandbox_view.SCRATCH}
+        program = seccomp_filter.program() if self.layers.seccomp else None
+        return {"requests": req_r, "replies": rep_w, "cgroups": joins, "limits": limits,
+                "seccomp": base64.b64encode(program).decode() if program else None,
+                "drop_root": self.layers.namespaces, "cwd": self.scratch or sandbox_view.SCRATCH}
 
     def _child_uid(self) -> int:
         uid = os.getuid()
         return NOBODY if uid == 0 and self.layers.namespaces else uid
 
-    def _argv(self, req_r: int, rep_w: int, hide, share) -> list[str]:
-        child = [sys.executable, "-I", str(CHILD), json.dumps(self._child_spec(req_r, rep_w))]
+    def _argv(self, req_r: int, rep_w: int, joins: list[int], hide, share) -> list[str]:
+        spec = self._child_spec(req_r, rep_w, joins)
         ops = sandbox_view.plan(self.limits.disk_mb, share, hide)
-        if self.layers.mode == "bwrap":
-            env = [a for k, v in self._env().items() for a in ("--setenv", k, v)]
-            argv = [self.layers.bwrap, *confine.bwrap_args(ops), "--clearenv", *env,
-                    "--chdir", sandbox_view.SCRATCH, "--", *child]
-        elif self.layers.mode == "jail":
-            argv = confine.jail_argv(confine.jail_spec(ops, child, self._env(),
-                                                       sandbox_view.SCRATCH))
-        else:
-            argv = child
-        if self.group is None:
-            return argv
-        # join the cgroups first, so every descendant is born in them
-        join = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"'
-        return ["/bin/sh", "-c", join, "sh", *self.group.procs_files(), "--", *argv]
+        if self.layers.mode == "jail":
+            spec["jail"] = list(ops)  # the child builds its namespaces itself, first thing
+        child = [sys.executable, "-I", str(CHILD), json.dumps(spec)]
+        if self.layers.mode != "bwrap":
+            return child
+        env = [a for k, v in self._env().items() for a in ("--setenv", k, v)]
+        return [self.layers.bwrap, *confine.bwrap_args(ops), "--clearenv", *env,
+                "--chdir", sandbox_view.SCRATCH, "--", *child]
 
     # --- the conversation -----------------------------------------------------------
 

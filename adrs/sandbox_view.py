@@ -66,8 +66,10 @@ def _outermost(paths) -> tuple[str, ...]:
                                               for q in unique if q != p))
 
 
-def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) -> list:
-    """The ordered mount plan for one evaluation."""
+@functools.lru_cache(maxsize=64)
+def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) -> tuple:
+    """The ordered mount plan for one evaluation (the same for every evaluation of a
+    run, so made once)."""
     size = disk_mb << 20
     ops: list = [("tmpfs", SCRATCH, size, 0o1777)]  # first: binds under /tmp go on top
     ops += [("bind", "/usr", "/usr")] if os.path.isdir("/usr") else []
@@ -87,7 +89,7 @@ def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) 
             if not _under(p, ("/usr",))]
     ops += [("dev", "/dev", size), ("proc", "/proc")]
     ops += [("hide", p) for p in hidden if _under(p, bound)]
-    return ops
+    return tuple(ops)
 
 
 def _source(folder: str, hidden: tuple[str, ...]) -> str:

@@ -251,3 +251,29 @@ def test_a_second_controller_on_a_live_run_is_refused(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("select controller from runs").fetchone()[0] is None  # released
     assert _count(db) == before + 3
+
+
+def test_adrs_sandbox_self_tests_every_layer(tmp_path):
+    out = adrs("sandbox", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "9 of 9 layers hold" in out.stdout and "FAIL" not in out.stdout
+    unsafe = adrs("sandbox", "--sandbox", "none", cwd=tmp_path)
+    assert unsafe.returncode == 1 and "FAIL" in unsafe.stdout and "unsafe" in unsafe.stdout
+
+
+def test_no_boundary_is_one_line_and_none_runs_unconfined_recorded(tmp_path):
+    import os
+
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bubblewrap on PATH
+    refused = subprocess.run([sys.executable, "-m", "adrs", "eval", TARGET, BASELINE,
+                              "--sandbox", "bwrap"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300, env=env)
+    assert "bubblewrap is not installed" in _error(refused)
+    assert not (tmp_path / "archive").exists()
+    out = adrs("run", TARGET, "--iterations", 3, "--name", "unsafe", "--sandbox", "none",
+               "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "NO namespaces" in out.stderr
+    with sqlite3.connect(tmp_path / "archive" / "unsafe" / "adrs.db") as db:
+        config = json.loads(db.execute("select config from runs").fetchone()[0])
+    assert config["sandbox"]["mode"] == "none"

@@ -95,3 +95,65 @@ def test_the_checker_accepts_an_openevolve_folder():
     findings = check("function_minimization")
     assert all(f.ok for f in findings), findings
     assert {f.check for f in findings} >= {"initial program", "determinism"}
+
+
+STACK_EVALUATOR = '''
+import importlib.util
+import subprocess
+import sys
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    metrics = {"combined_score": float(program.compute())}
+    import networkx as nx
+    import pandas as pd
+    from scipy.optimize import minimize_scalar
+
+    metrics["scipy"] = round(minimize_scalar(lambda t: (t - 2) ** 2).x, 3)
+    metrics["pandas"] = float(pd.Series([1, 2, 3]).sum())
+    metrics["networkx"] = float(nx.shortest_path_length(nx.path_graph(4), 0, 3))
+    for name, expr in (("torch", "float(torch.arange(4.0).sum())"),
+                       ("jax", "float(jax.numpy.arange(4.0).sum())")):
+        if importlib.util.find_spec(name) is not None:
+            exec(f"import {name}; import {name}.numpy" if name == "jax" else f"import {name}")
+            metrics[name] = eval(expr)
+    run = subprocess.run([sys.executable, program_path], capture_output=True, timeout=60)
+    metrics["subprocess_rc"] = float(run.returncode)
+    return metrics
+'''
+
+STACK_PROGRAM = '''# EVOLVE-BLOCK-START
+import numpy as np
+import scipy.special
+
+
+def compute():
+    return float(scipy.special.expit(0.0) + np.zeros(1).sum())
+# EVOLVE-BLOCK-END
+'''
+
+
+def test_an_openevolve_evaluator_and_candidate_use_the_scientific_stack(tmp_path):
+    for name in ("scipy", "pandas", "networkx"):
+        pytest.importorskip(name)
+    root = tmp_path / "stack"
+    root.mkdir()
+    (root / "initial_program.py").write_text(STACK_PROGRAM)
+    (root / "evaluator.py").write_text(STACK_EVALUATOR)
+    (root / "config.yaml").write_text("evaluator:\n  timeout: 120\n")
+    problem = find_problem(str(root))
+    limits = build(problem.defaults, {"sandbox": {"memory_mb": 4096,
+                                                   "max_processes": 128}}).sandbox
+    ev = evaluate(problem, problem.initial_source, limits)
+    assert ev.status == "ok", ev.error
+    expected = {"combined_score": 0.5, "scipy": 2.0, "pandas": 6.0, "networkx": 3.0,
+                "subprocess_rc": 0.0}
+    assert {k: ev.metrics[k] for k in expected} == expected
+    import importlib.util
+
+    for name in ("torch", "jax"):
+        if importlib.util.find_spec(name) is not None:
+            assert ev.metrics[name] == 6.0

@@ -114,3 +114,19 @@ def test_a_packaged_plugin_is_found_through_its_entry_point(tmp_path):
     assert checked.returncode == 0 and "6 passed, 0 failed" in checked.stdout, checked.stdout
     run = adrs("run", "pkgfit", "--iterations", "5", "--quiet")
     assert run.returncode == 0 and "finished" in run.stdout, run.stderr
+
+
+def test_a_problem_sets_its_own_sandbox_limits_in_a_limits_table(tmp_path):
+    from adrs.config import build
+    from adrs.errors import UserError
+    from adrs.problem import find_problem
+
+    assert main(["new", "problem", "heavy", "--dir", str(tmp_path)]) == 0
+    manifest = tmp_path / "heavy" / "problem.toml"
+    text = manifest.read_text()
+    manifest.write_text(text + "\n[limits]\nmemory_mb = 8192\nmax_processes = 128\n")
+    limits = build(find_problem(str(tmp_path / "heavy")).defaults).sandbox
+    assert (limits.memory_mb, limits.max_processes, limits.wall_seconds) == (8192, 128, 10.0)
+    manifest.write_text("limits = 3\n" + text)  # top level: not inside a table
+    with pytest.raises(UserError, match=r"\[limits\] must be a table"):
+        find_problem(str(tmp_path / "heavy"))

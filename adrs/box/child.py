@@ -1,10 +1,12 @@
 """Child side of the sandbox: locks itself down, then runs one candidate case by case.
 
-Started by the parent as `python -I child.py SPEC` inside the namespaces (or
-with none, when the user chose `--sandbox none`). SPEC (JSON, written by the
-parent) names the request and reply descriptors, the limits and the layers to
-apply. The child applies them (box/lockdown.py) before it reads a byte from the
-parent, so everything after, including the problem's harness, runs confined.
+Started by the parent as `python -I child.py SPEC`, inside bubblewrap's
+namespaces, or building its own first (box/jail.py), or with none when the
+user chose `--sandbox none`. SPEC (JSON, written by the parent) names the
+request and reply descriptors, the cgroups to join, the limits and the layers
+to apply. The child joins its cgroups before it forks anything and applies the
+layers (box/lockdown.py) before it reads a byte from the parent, so everything
+after, including the problem's harness, runs confined.
 
 Protocol (box/codec.py frames): the parent sends the setup (candidate source,
 entry point, optional harness and preload); the child answers {"ready": true}
@@ -17,7 +19,8 @@ parent drains and caps.
 
 from __future__ import annotations
 
-import importlib.util
+import base64
+import importlib
 import json
 import os
 import sys
@@ -25,12 +28,12 @@ import types
 
 
 def _sibling(name: str):
-    """A module of this folder, loaded by path: nothing is added to sys.path, so a
+    """A module of this folder, run from its path: nothing is added to sys.path, so a
     candidate's imports resolve exactly as in a plain interpreter."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_adrs_box_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType(f"_adrs_box_{name}")
+    with open(path) as fh:
+        exec(compile(fh.read(), path, "exec"), module.__dict__)  # noqa: S102 - our own file
     return module
 
 
@@ -111,7 +114,15 @@ def serve(fn, requests: int, replies: int) -> None:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    lockdown.apply(spec["limits"], spec["seccomp"], spec["drop_root"])
+    for fd in spec.get("cgroups", ()):  # "0": this process; its descendants follow
+        os.write(fd, b"0\n")
+        os.close(fd)
+    if spec.get("jail") is not None:
+        _sibling("jail").enter(spec["jail"])  # returns in the new namespaces only
+    if spec.get("probe"):  # confine.py checking that the jail can be built here
+        os._exit(0)
+    seccomp = base64.b64decode(spec["seccomp"]) if spec.get("seccomp") else None
+    lockdown.apply(spec["limits"], seccomp, spec["drop_root"])
     os.chdir(spec["cwd"])
     requests, replies = spec["requests"], spec["replies"]
     setup = codec.recv(requests)

@@ -1,21 +1,21 @@
 """adrs's own namespace builder, for machines without bubblewrap (stdlib and ctypes).
 
-Run by the parent as `python -I jail.py SPEC`: unshares mount, PID, network,
-IPC, UTS and cgroup namespaces (and a user namespace when not started as root,
-mapping only the caller's own ids), carries out the mount plan of
-adrs/sandbox_view.py on a fresh tmpfs root, pivots into it and detaches the
-host's tree, then starts the child under a small PID-1 reaper. The reaper
-exits with the child's status (128 + N for a signal, as bubblewrap reports
-it); when it exits, the kernel kills whatever else lives in the namespace.
-Exit status 125 and one line on stderr: the namespaces could not be built.
+Entered by the child itself (`enter`), before it reads any input: unshares
+mount, PID, network, IPC, UTS and cgroup namespaces (and a user namespace when
+not started as root, mapping only the caller's own ids), carries out the mount
+plan of adrs/sandbox_view.py on a fresh tmpfs root, pivots into it and
+detaches the host's tree, brings up the namespace's own loopback, and returns
+in a grandchild that runs under a small PID-1 reaper. The reaper exits with
+the grandchild's status (128 + N for a signal, as bubblewrap reports it); when
+it exits, the kernel kills whatever else lives in the namespace. The process
+the parent started stays outside and exits with the reaper's status. Status
+125 and one line on stderr: the namespaces could not be built.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import platform
 import signal
 import sys
 
@@ -118,9 +118,9 @@ def carry_out(ops: list) -> None:
 
 
 def pivot(into: str, old: str | None) -> None:
-    number = PIVOT_ROOT.get(platform.machine())
+    number = PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise OSError(38, f"pivot_root: unknown on {platform.machine()}")
+        raise OSError(38, f"pivot_root: unknown on {os.uname().machine}")
     os.chdir(into)
     _check(libc.syscall(number, b".", _b(old or ".")), "pivot_root")
     if old is None:  # pivot_root(".", "."): the old root sits on top; detach it
@@ -175,29 +175,21 @@ def reap(main: int) -> None:
 
 
 def loopback_up() -> None:
-    """The new network namespace's own loopback, up (as bubblewrap leaves it)."""
-    import fcntl
-    import socket
-    import struct
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        fcntl.ioctl(s, 0x8914, struct.pack("16sH22x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS
-
-
-def inside(spec: dict) -> None:
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    build_root(spec["plan"])
-    libc.sethostname(b"adrs-sandbox", 12)
-    loopback_up()
-    child = os.fork()
-    if child == 0:
-        os.chdir(spec["cwd"])
-        os.execve(spec["argv"][0], spec["argv"], spec["env"])
-    reap(child)
+    """The new network namespace's own loopback, up (as bubblewrap leaves it); through
+    libc, as importing the socket module would cost more than the call."""
+    fd = libc.socket(2, 2, 0)  # AF_INET, SOCK_DGRAM
+    if fd < 0:
+        _check(-1, "socket")
+    flags = (0x49).to_bytes(2, sys.byteorder)  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
+    request = ctypes.create_string_buffer(b"lo".ljust(16, b"\0") + flags, 40)  # struct ifreq
+    try:
+        _check(libc.ioctl(fd, 0x8914, request), "bring up loopback")  # SIOCSIFFLAGS
+    finally:
+        libc.close(fd)
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
+def enter(plan: list) -> None:
+    """Return inside the new namespaces and root, or never (other processes exit)."""
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
         CLONE_NEWCGROUP | (CLONE_NEWUSER if uid != 0 else 0)
@@ -207,18 +199,23 @@ def main() -> None:
         if flags & CLONE_NEWUSER:
             map_ids(uid, gid)
         first = os.fork()
-        if first == 0:
-            try:
-                inside(spec)
-            except OSError as exc:
-                print(f"adrs jail: {exc}", file=sys.stderr, flush=True)
-                os._exit(125)
+    except OSError as exc:
+        _fail(exc)
+    if first:
         quiet()
         os._exit(status_code(os.waitpid(first, 0)[1]))
+    try:  # PID 1 of the new namespace
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        build_root(plan)
+        libc.sethostname(b"adrs-sandbox", 12)
+        loopback_up()
+        child = os.fork()
     except OSError as exc:
-        print(f"adrs jail: {exc}", file=sys.stderr, flush=True)
-        os._exit(125)
+        _fail(exc)
+    if child:
+        reap(child)
 
 
-if __name__ == "__main__":
-    main()
+def _fail(exc: OSError) -> None:
+    print(f"adrs jail: {exc}", file=sys.stderr, flush=True)
+    os._exit(125)
