@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from adrs.errors import UserError
@@ -13,10 +15,35 @@ from adrs.errors import UserError
 ARCHIVE = Path("archive")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop cleanly, as Ctrl-C does, and exit 143."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    _SIGNALLED.append(signum)
+    raise Terminated()
+
+
+_SIGNALLED: list[int] = []
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop a run cleanly, also when a shell started it in the
+    background with SIGINT ignored (`adrs run ... &`)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _interrupted_code() -> int:
+    return 143 if signal.SIGTERM in _SIGNALLED else 130
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "sandbox", None):  # wins over config, here and in what this starts
         os.environ["ADRS_SANDBOX"] = args.sandbox
+    _stop_on_signals()
     try:
         return args.func(args) or 0
     except UserError as exc:
@@ -24,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("adrs: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted_code()
     except BrokenPipeError:  # e.g. `adrs best RUN | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -292,7 +319,7 @@ def _search(ctx, quiet: bool) -> int:
         return 3
     if ctx.run.status == "interrupted":
         print(f"stopped early; continue with: adrs resume {ctx.run.name}")
-        return 130
+        return _interrupted_code()
     print(f"best program: adrs best {ctx.run.name}")
     return 0
 

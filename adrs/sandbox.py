@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,7 +69,7 @@ class Limits:
     max_processes: int = 32  # processes and threads
     file_mb: int = 64  # largest file it may write
     disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
-    reply_mb: int = 64  # largest single reply
+    reply_mb: int = 16  # largest single reply (the parent decodes it: a cap on its memory too)
     mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/confine.py
 
 
@@ -125,8 +126,12 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
     setup = {"source": source, "entrypoint": entrypoint, "harness": harness,
              "preload": list(preload)}
     hide = (*deny_read, *sandbox_view.credential_paths())
-    with _Box(layers, limits, tuple(hide), tuple(share)) as box:
-        outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
+    try:
+        with _Box(layers, limits, tuple(hide), tuple(share)) as box:
+            outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
+    except OSError as exc:  # the machine could not start a sandbox (fork, cgroup, pipes)
+        outcome = Outcome(False, failure="sandbox_error",
+                          error=f"could not start the sandbox: {exc}"[:300])
     return replace(outcome, wall_seconds=time.perf_counter() - start)
 
 
@@ -137,15 +142,29 @@ class _Box:
                  share: tuple[str, ...]):
         self.layers, self.limits = layers, limits
         self.deadline = time.monotonic() + limits.wall_seconds
-        self.group = cgroups.Group(limits.memory_mb, limits.max_processes + OVERHEAD_TASKS) \
-            if layers.cgroups.names() else None
-        self.scratch = None if layers.namespaces else tempfile.mkdtemp(prefix="adrs-sandbox-")
+        self.inbox, self.log = bytearray(), bytearray()
+        self.eof = False
+        self.proc = self.group = self.scratch = None
+        self.req_w = self.rep_r = self.out_r = -1
+        try:
+            self._start(hide, share)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _start(self, hide, share) -> None:
+        if self.layers.cgroups.names():
+            self.group = cgroups.Group(self.limits.memory_mb,
+                                       self.limits.max_processes + OVERHEAD_TASKS)
+        if not self.layers.namespaces:
+            self.scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()
-        joins = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in self.group.procs_files()] \
-            if self.group else []
+        joins = []
         try:
+            joins = [os.open(f, os.O_WRONLY | os.O_CLOEXEC)
+                     for f in (self.group.procs_files() if self.group else ())]
             self.proc = subprocess.Popen(
                 self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
                 stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w, *joins),
@@ -155,24 +174,22 @@ class _Box:
                 os.close(fd)
         for fd in (self.req_w, self.rep_r, self.out_r):
             os.set_blocking(fd, False)
-        self.inbox, self.log = bytearray(), bytearray()
-        self.eof = self.overflow = False
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         if self.group is not None:
             self.group.release()
-        self.proc.wait()
+        if self.proc is not None:
+            self.proc.wait()
         for fd in (self.req_w, self.rep_r, self.out_r):
             if fd >= 0:  # -1: closed already (never close a number twice: threads reuse it)
                 os.close(fd)
         if self.scratch:
-            import shutil
-
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     # --- the child's command line -------------------------------------------------

@@ -147,6 +147,30 @@ def test_ctrl_c_stops_cleanly_and_resume_gives_the_uninterrupted_archive(tmp_pat
         tmp_path / "archive" / "straight" / "adrs.db")
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["sigint-started-ignored", "sigterm"])
+def test_a_background_run_stops_cleanly_on_sigint_and_sigterm(tmp_path, sig, code):
+    # a non-interactive shell starts `adrs run ... &` with SIGINT ignored
+    proc = subprocess.Popen([sys.executable, "-m", "adrs", "run", TARGET, "--iterations", "400",
+                             "--name", "bg", "--quiet"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    db = tmp_path / "archive" / "bg" / "adrs.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            if db.exists() and _count(db) >= 5:
+                break
+        except sqlite3.OperationalError:
+            pass
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    st = json.loads(adrs("status", "bg", "--json", cwd=tmp_path).stdout)
+    assert st["status"] == "interrupted" and st["iterations"] < 400
+
+
 def _lineage(db):
     with sqlite3.connect(db) as conn:
         return conn.execute(

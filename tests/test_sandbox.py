@@ -185,3 +185,18 @@ def test_an_unknown_mode_names_the_choices(monkeypatch):
     monkeypatch.setenv("ADRS_SANDBOX", "basic")
     with pytest.raises(confine.UserError, match="auto, bwrap, jail, none"):
         confine.requested()
+
+
+def test_a_sandbox_that_cannot_start_is_a_failure_not_a_crash(monkeypatch):
+    import subprocess
+
+    from sandbox_support import leftover_groups
+
+    def no_fork(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    confine.layers("jail")  # probed before fork starts failing
+    monkeypatch.setattr(subprocess, "Popen", no_fork)
+    out = run("def f(x):\n    return 1\n", "jail")
+    assert (out.ok, out.failure) == (False, "sandbox_error") and "temporarily" in out.error
+    assert leftover_groups() == []
