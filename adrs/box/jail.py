@@ -154,17 +154,18 @@ def status_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
-def quiet() -> None:
-    """Drop every inherited descriptor: only the child holds the sandbox's pipes."""
-    null = os.open("/dev/null", os.O_RDWR)
+def quiet(null: int) -> None:
+    """Drop every inherited descriptor: only the child holds the sandbox's pipes.
+    `null` was opened before the fork: pivot_root moves the root of every process of
+    the mount namespace, so /dev/null may be missing by the time this runs."""
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.closerange(3, 1 << 16)
 
 
-def reap(main: int) -> None:
+def reap(main: int, null: int) -> None:
     """PID 1 of the namespace: reap orphans until the child exits, then exit like it."""
-    quiet()
+    quiet(null)
     while True:
         try:
             pid, status = os.wait()
@@ -198,11 +199,12 @@ def enter(plan: list) -> None:
         _check(libc.unshare(flags), "unshare")
         if flags & CLONE_NEWUSER:
             map_ids(uid, gid)
+        null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         first = os.fork()
     except OSError as exc:
         _fail(exc)
     if first:
-        quiet()
+        quiet(null)
         os._exit(status_code(os.waitpid(first, 0)[1]))
     try:  # PID 1 of the new namespace
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -213,7 +215,8 @@ def enter(plan: list) -> None:
     except OSError as exc:
         _fail(exc)
     if child:
-        reap(child)
+        reap(child, null)
+    os.close(null)
 
 
 def _fail(exc: OSError) -> None:
