@@ -180,6 +180,7 @@ _CHOICES = {
     "search.selection": ("uniform", "power_law", "tournament", "weighted", "softmax"),
     "search.topology": ("ring", "all"),
     "executor": ("local", "workers", "ray"),
+    "sandbox.mode": ("auto", "bwrap", "jail", "none"),  # adrs/confine.py
 }
 
 

@@ -16,11 +16,13 @@ namespaces, is found here rather than at the first candidate.
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 from adrs import cgroups, sandbox_view, seccomp_filter
@@ -66,7 +68,6 @@ def layers(mode: str = "auto") -> Layers:
     """The layers for `mode`; raises SandboxUnavailable with the fix in one line."""
     chosen = requested(mode)
     found = cgroups.hierarchies()
-    cgroups.sweep()  # groups that killed adrs processes left behind
     seccomp = sys.platform == "linux" and seccomp_filter.program() is not None
     if chosen == "none":
         return Layers("none", None, found, seccomp)
@@ -87,6 +88,20 @@ def layers(mode: str = "auto") -> Layers:
 
 
 PROBLEMS: dict[str, str] = {}  # mode -> why its probe failed, for the refusal message
+
+
+def sweep() -> int:
+    """Remove what killed adrs processes left behind (kill -9 gives them no time to
+    clean up): their cgroups, and their scratch folders and share snapshots."""
+    removed = cgroups.sweep()
+    tmp = tempfile.gettempdir()
+    for path in [p for kind in ("sandbox", "share")
+                 for p in glob.glob(os.path.join(tmp, f"adrs-{kind}-*-*"))]:
+        owner = os.path.basename(path).split("-")[2]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _probe(name: str, argv: list[str]) -> bool:

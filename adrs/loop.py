@@ -362,8 +362,12 @@ class Search:
             if initial.functional_hash:
                 self._equivalence.resolve(0, initial.functional_hash)
         if initial.status != "ok":
-            raise UserError(f"the initial program of {self.ctx.problem.name} fails "
-                            f"({initial.failure}: {initial.error}); check it with `adrs eval`")
+            problem = self.ctx.problem
+            where = problem.initial_path or "the initial program"
+            named = problem.name if problem.origin == "bundled" else problem.root
+            raise UserError(f"the initial program of {problem.name} fails ({initial.failure}: "
+                            f"{initial.error}); fix {where} (check it with `adrs eval {named} "
+                            f"{where}`), then `adrs resume {self.ctx.run.name}` evaluates it again")
 
     def _ensure_baselines(self) -> None:
         if self.ctx.run.baselines or not self.ctx.problem.baselines:

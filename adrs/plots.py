@@ -4,7 +4,7 @@
     run = archive.open("archive/my-run")
     plots.progress(run).savefig("progress.png")
 
-Needs `pip install 'adrs[plots]'`. Nothing is shown: save or display the Figure.
+matplotlib is a default dependency. Nothing is shown: save or display the Figure.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _figure(ncols: int = 1, figsize=(8, 4.5)):
     except ImportError:
         from adrs.errors import UserError
 
-        raise UserError("plots need matplotlib: pip install 'adrs[plots]'") from None
+        raise UserError("plots need matplotlib: pip install matplotlib") from None
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(1, ncols)
 

@@ -28,7 +28,8 @@ FIGURES = [("best score over iterations", plots.progress),
 
 def write_report(run: RunView, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    st = run.summary()
+    st = {**run.summary()}
+    st["db"] = _shown_db(st["db"])
     chain = run.chain_to_best()
     best = run.program(chain[-1]) if chain else None
     page = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -77,3 +78,11 @@ def _kind(line: str) -> str:
 
 def _nothing():
     return {"source": "(no successful candidate yet)", "metrics": {}}
+
+
+def _shown_db(url: str) -> str:
+    """The archive as the user named it: a read-only SQLite URI shown as its file."""
+    for prefix in ("sqlite:///file:", "sqlite:///file%3A"):
+        if url.startswith(prefix):
+            return url[len(prefix):].split("?", 1)[0]
+    return url

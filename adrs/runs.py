@@ -23,6 +23,7 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
     problem = find_problem(problem_arg)
     cfg = _config(problem, config_file, overrides)
     confine.layers(cfg.sandbox.mode)  # no boundary here: one line, before anything is stored
+    confine.sweep()
     if cfg.executor == "ray":  # before anything is stored: a wrong address costs nothing
         from adrs.executors.ray import connect
 
@@ -39,10 +40,16 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
                budgets: dict | None = None) -> RunContext:
     store, run, run_dir = open_run(name, db=db, archive=archive)
     check_free(store, run)  # before anything is changed; Search takes the lease
+    if run.status == "finished" and (iterations is None or iterations <= run.iterations) \
+            and _complete(store, run):
+        raise UserError(f"run {run.name} is finished ({run.iterations} iterations); extend it "
+                        f"with `adrs resume {run.name} --iterations N` (N > {run.iterations})")
     problem = _problem_of(run)
+    store.forget_failed_initial(run.id)  # it was fixed, perhaps: evaluate it again
     cfg = configuration.build(run.config, budgets or {},
                               where=f"stored config of run {run.name}")
     confine.layers(cfg.sandbox.mode)
+    confine.sweep()  # what this run's killed controller left, if it was killed
     if budgets:
         run.config = cfg.to_dict()
         store.update_run(run.id, config=run.config)
@@ -53,6 +60,12 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
         run.iterations = iterations
     store.update_run(run.id, status="running", iterations=run.iterations)
     return RunContext(store, run, problem, cfg, run_dir)
+
+
+def _complete(store: Store, run: Run) -> bool:
+    """Every iteration of the run is stored (none lost to a crash)."""
+    done = {r.iteration for r in store.history(run.id)}
+    return all(i in done for i in range(1, run.iterations + 1))
 
 
 def existing_run(name: str, *, db: str | None, archive: Path) -> RunContext:

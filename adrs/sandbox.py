@@ -157,7 +157,7 @@ class _Box:
             self.group = cgroups.Group(self.limits.memory_mb,
                                        self.limits.max_processes + OVERHEAD_TASKS)
         if not self.layers.namespaces:
-            self.scratch = tempfile.mkdtemp(prefix="adrs-sandbox-")
+            self.scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()

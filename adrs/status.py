@@ -6,6 +6,14 @@ from adrs.store import Store
 from adrs.store.models import Run
 
 
+def _structures(store: Store, run: Run) -> dict:
+    """The search structures, with every configured island (None: no success yet)."""
+    found = store.structure_summary(run.id)
+    islands = int((run.config or {}).get("search", {}).get("islands", 1) or 1)
+    best = {i: None for i in range(islands)} | found["island_best"]
+    return {**found, "island_best": dict(sorted(best.items()))}
+
+
 def run_status(store: Store, run: Run) -> dict:
     counts = store.summary(run.id)
     initial = store.initial(run.id)
@@ -30,7 +38,7 @@ def run_status(store: Store, run: Run) -> dict:
         "probe_seconds": counts["probe_seconds"],
         "eval_seconds_saved": counts["eval_seconds_saved"],
         "models": store.model_usage(run.id),
-        "structures": store.structure_summary(run.id),
+        "structures": _structures(store, run),
         "seed": run.seed,
         "db": store.url,
     }

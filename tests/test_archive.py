@@ -127,5 +127,6 @@ def test_the_report_is_one_self_contained_page(made, tmp_path, capsys):
     assert page.count("data:image/png;base64,") == 5  # all five figures, grid included
     assert "Best program" in page and "def guess" in page and "exact" in page  # a baseline
     assert f"{run.summary()['best_score']:.4f}" in page and "<script" not in page
+    assert "mode=ro" not in page and str((made / "grid" / "adrs.db").resolve()) in page
     assert main(["report", "llm", "--archive", str(made), "--out", str(tmp_path / "r2")]) == 0
     assert "wrote" in capsys.readouterr().out and (tmp_path / "r2" / "index.html").is_file()

@@ -91,7 +91,7 @@ def _error(out):
     (["run", TARGET, "--config", "unknown.toml"], "unknown key 'search.bogus'"),
     (["run", TARGET, "--config", "wrongtype.toml"], "'iterations' must be int"),
     (["run", TARGET, "--archive", "afile/sub"], "cannot create the archive folder"),
-    (["run", TARGET, "--db", "sqlite:////no/such/dir/adrs.db"], "cannot open database"),
+    (["run", TARGET, "--db", "sqlite:////no/such/dir/adrs.db"], "the folder /no/such/dir does not"),
     (["run", TARGET, "--db", "mysql+nosuchdriver://x/y"], "database"),
     (["resume", "ghost"], "no archive at archive/ghost/adrs.db"),
     (["status", "ghost"], "no archive at"),
@@ -301,3 +301,55 @@ def test_no_boundary_is_one_line_and_none_runs_unconfined_recorded(tmp_path):
     with sqlite3.connect(tmp_path / "archive" / "unsafe" / "adrs.db") as db:
         config = json.loads(db.execute("select config from runs").fetchone()[0])
     assert config["sandbox"]["mode"] == "none"
+
+
+def test_a_run_whose_initial_program_fails_resumes_once_it_is_fixed(tmp_path):
+    import shutil
+
+    problem = tmp_path / "prob"
+    shutil.copytree(FIXTURES / "target_number", problem)
+    initial = problem / "initial_program.py"
+    good = initial.read_text()
+    initial.write_text(good.replace("def guess(scale):", "def guess(scale)"))
+    out = adrs("run", problem, "--iterations", 5, "--name", "r", "--quiet", cwd=tmp_path)
+    line = out.stderr.strip().splitlines()[-1]  # after the run's start-up lines
+    assert out.returncode == 2 and line.startswith("adrs: error: ")
+    assert "syntax_error" in line and "then `adrs resume r`" in line
+    initial.write_text(good)
+    out = adrs("resume", "r", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    st = json.loads(adrs("status", "r", "--json", cwd=tmp_path).stdout)
+    assert st["status"] == "finished" and st["initial_score"] is not None
+
+
+def test_resume_of_a_finished_run_says_how_to_extend_it(finished_run):
+    cwd, _ = finished_run
+    line = _error(adrs("resume", "demo", cwd=cwd))
+    assert "is finished" in line and "--iterations N" in line
+
+
+def test_status_shows_every_island_even_one_without_a_success(tmp_path):
+    out = adrs("run", TARGET, "--iterations", 3, "--name", "few", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    st = json.loads(adrs("status", "few", "--json", cwd=tmp_path).stdout)
+    assert sorted(st["structures"]["island_best"]) == ["0", "1", "2", "3"]
+    assert "4 islands" in adrs("status", "few", cwd=tmp_path).stdout
+
+
+def test_a_start_sweeps_what_killed_runs_left_behind(tmp_path):
+    import os
+    import tempfile
+
+    from adrs import cgroups
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is free now: a controller that was killed
+    found = cgroups.hierarchies()
+    groups = [getattr(found, c) / f"adrs-{dead.pid}-0" for c in found.names()]
+    for group in groups:
+        group.mkdir(exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{dead.pid}-")
+    os.makedirs(os.path.join(scratch, "left"))
+    out = adrs("run", TARGET, "--iterations", 2, "--name", "swept", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert not any(g.exists() for g in groups) and not os.path.exists(scratch)

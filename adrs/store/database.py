@@ -7,11 +7,23 @@ Whole-run scans (`history`, `summary`) are for start-up, resume and reports.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import bindparam, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -75,6 +87,10 @@ def _engine(url: str) -> Engine:
         raise UserError(f"the driver for {_shown(url)} is not installed ({exc.name}); "
                         "run: pip install 'adrs[postgres]'") from None
     if engine.dialect.name == "sqlite":
+        folder = os.path.dirname(parsed.database or "")
+        if folder and not os.path.isdir(folder):
+            raise UserError(f"cannot open database {_shown(url)}: the folder {folder} does not "
+                            "exist; create it or fix the --db URL")
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -177,6 +193,18 @@ class Store:
                  .order_by(Candidate.score.desc(), Candidate.iteration).limit(n))
             return list(s.scalars(q))
 
+    def forget_failed_initial(self, run_id: int) -> bool:
+        """Delete a failed initial program when it is the run's only candidate, so a
+        resume evaluates the fixed one. True if it was deleted."""
+        with self.engine.begin() as conn:
+            count = conn.scalar(select(func.count()).select_from(Candidate)
+                                .where(Candidate.run_id == run_id))
+            if count != 1:
+                return False
+            gone = conn.execute(delete(Candidate).where(
+                Candidate.run_id == run_id, Candidate.iteration == 0, Candidate.status != "ok"))
+            return gone.rowcount == 1
+
     def initial(self, run_id: int) -> Candidate | None:
         with self.session() as s:
             q = select(Candidate).where(Candidate.run_id == run_id, Candidate.iteration == 0)
@@ -215,9 +243,10 @@ class Store:
     def structure_summary(self, run_id: int) -> dict:
         """Best score born on each island, event counts by kind, occupied grid cells."""
         with self.session() as s:
-            islands = dict(s.execute(
-                select(Candidate.island, func.max(Candidate.score))
-                .where(Candidate.run_id == run_id, Candidate.status == "ok")
+            ok_score = case((Candidate.status == "ok", Candidate.score))
+            islands = dict(s.execute(  # every island with a child, even only duplicates
+                select(Candidate.island, func.max(ok_score))
+                .where(Candidate.run_id == run_id, Candidate.island.is_not(None))
                 .group_by(Candidate.island)).all())
             events = dict(s.execute(
                 select(SearchEvent.kind, func.count()).where(SearchEvent.run_id == run_id)
