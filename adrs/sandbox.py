@@ -56,6 +56,7 @@ _SAFE_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 LOG_BYTES = 16 << 10  # of the child's stdout and stderr, the last this many are kept
+ADDRESS_SPACE_FACTOR = 4  # address space allowed per MB of memory, where a cgroup caps it
 OVERHEAD_TASKS = 8  # the jail's outer process and PID-1 reaper, interpreter threads
 
 
@@ -201,8 +202,11 @@ class _Box:
 
     def _child_spec(self, req_r: int, rep_w: int, joins: list[int]) -> dict:
         limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
-        if not (self.group and self.group.caps_memory):
-            limits["address_space_mb"] = self.limits.memory_mb
+        # the cgroup caps what is used; address space is only a backstop that makes an
+        # absurd allocation fail at once (torch and jax reserve more than they use)
+        capped = self.group is not None and self.group.caps_memory
+        limits["address_space_mb"] = self.limits.memory_mb * (ADDRESS_SPACE_FACTOR if capped
+                                                              else 1)
         if not (self.group and self.group.caps_tasks):
             limits["nproc"] = _running_as(self._child_uid()) + self.limits.max_processes
         program = seccomp_filter.program() if self.layers.seccomp else None
@@ -390,10 +394,16 @@ class _Box:
         return self.log.decode("utf-8", "replace")
 
     def _timeout(self) -> Outcome:
+        if self.group is not None and self.group.oom_killed():
+            return self._out_of_memory()
         return Outcome(False, failure="timeout", log=self._tail(),
                        error=f"no result within {self.limits.wall_seconds:g} s wall time")
 
     # --- why the child ended ------------------------------------------------------
+
+    def _out_of_memory(self) -> Outcome:
+        return Outcome(False, failure="memory", log=self._tail(),
+                       error=f"exceeded {self.limits.memory_mb} MB of memory")
 
     def _death(self) -> Outcome:
         try:
@@ -401,8 +411,7 @@ class _Box:
         except subprocess.TimeoutExpired:
             return self._timeout()
         if self.group is not None and self.group.oom_killed():
-            return Outcome(False, failure="memory", log=self._tail(),
-                           error=f"exceeded {self.limits.memory_mb} MB of memory")
+            return self._out_of_memory()
         signum = -rc if rc < 0 else rc - 128 if self.layers.namespaces and rc > 128 else 0
         if signum == signal.SIGXCPU:
             return Outcome(False, failure="cpu_time", log=self._tail(),
