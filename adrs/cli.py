@@ -314,8 +314,8 @@ def _search(ctx, quiet: bool) -> int:
     search.run()
     print(format_status(run_status(ctx.store, ctx.run)))
     if search.stop_reason:
-        print(f"stopped: {search.stop_reason}; raise it and continue with: "
-              f"adrs resume {ctx.run.name} --max-cost/--max-tokens ...")
+        print(f"stopped: {search.stop_reason}; "
+              + search.resume_hint.replace("RUN", ctx.run.name))
         return 3
     if ctx.run.status == "interrupted":
         print(f"stopped early; continue with: adrs resume {ctx.run.name}")

@@ -78,6 +78,9 @@ class MutatorConfig:
     # optuna (tune_trials sandboxed evaluations) instead of editing code
     tune_probability: float = 0.0
     tune_trials: int = 20
+    # llm: stop the run (resumable, exit 3) once the endpoint has been unreachable this
+    # long with no successful call; iterations lost to it are redone on resume
+    give_up_seconds: float = 120.0
     # USD per million tokens, in and out, by model: {"gpt-x" = [2.5, 10.0]}
     prices: dict = field(default_factory=dict)
 

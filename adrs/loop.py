@@ -81,6 +81,7 @@ class Search:
         self._failures: deque[FailureNote] = deque(maxlen=self.cfg.mutator.recent_failures)
         self._calls: dict[int, tuple[str, float]] = {}  # iteration -> (model, cost)
         self._call_ids: dict[int, int] = {}  # iteration -> stored llm_calls id
+        self._prebilled: set[int] = set()  # iterations whose stored reply is reused
         self._call_lock = threading.Lock()
         # Mutations run in their own pool so slow LLM calls overlap; the deque keeps
         # them in iteration order. Evaluations run in the executor.
@@ -94,6 +95,10 @@ class Search:
         self._recent_bills: deque[tuple[float, int]] = deque(
             maxlen=max(8, self.cfg.search.in_flight))
         self.stop_reason: str | None = None
+        self.resume_hint = ("raise it and continue with: adrs resume RUN "
+                            "--max-cost/--max-tokens ...")
+        self._down_since: float | None = None  # the endpoint unreachable, no success since
+        self._lost = 0  # iterations lost to an unreachable endpoint (redone on resume)
         self._bar = None
         self._best, self._failed = float("-inf"), 0  # for the progress line
 
@@ -118,6 +123,8 @@ class Search:
                         break
                     self._step(i)
                 self._drain(until=run.iterations)
+            if self._lost and not self.stop_reason:
+                self._unreachable_stop()
             status = "stopped" if self.stop_reason else "finished"
         except KeyboardInterrupt:
             self._stop_cleanly()
@@ -163,11 +170,14 @@ class Search:
 
     def _after_mutation(self, i: int, parent: Scored, mutation: Mutation) -> None:
         """Record the LLM call, skip known sources, and submit the child for evaluation."""
+        if self._endpoint_down(i, mutation):
+            return
         call_id = None
         if mutation.call is not None:
             call_id = self._call_id(i, mutation)
-            heapq.heappush(self._unbilled, (i, mutation.call.cost,
-                                            mutation.call.tokens_in + mutation.call.tokens_out))
+            if i not in self._prebilled:  # a reused reply is billed already (in _restore)
+                heapq.heappush(self._unbilled, (i, mutation.call.cost,
+                                                mutation.call.tokens_in + mutation.call.tokens_out))
             self._calls[i] = (mutation.call.model, mutation.call.cost)
         base = CandidateRecord(iteration=i, source="", syntactic_hash="", status="failed",
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
@@ -202,8 +212,31 @@ class Search:
 
     # --- state ---
 
+    def _endpoint_down(self, i: int, mutation: Mutation) -> bool:
+        """An iteration lost to an unreachable endpoint is not stored (resume redoes it);
+        unreachable for give_up_seconds with no success since: stop the run."""
+        if mutation.call is not None and mutation.call.error is None:
+            self._down_since = None
+        if mutation.reason != "llm_unreachable":  # no connection could be made at all
+            return False
+        self._lost += 1
+        self._done.add(i)
+        now = time.monotonic()
+        self._down_since = self._down_since or now
+        limit = self.cfg.mutator.give_up_seconds
+        if limit and now - self._down_since >= limit and not self.stop_reason:
+            self._unreachable_stop()
+        return True
+
+    def _unreachable_stop(self) -> None:
+        url = self.cfg.mutator.base_url or "the OpenAI API"
+        self.stop_reason = (f"the model endpoint {url} was unreachable ({self._lost} "
+                            "iterations lost, to be redone)")
+        self.resume_hint = f"when it answers again, continue with: adrs resume {self.ctx.run.name}"
+
     def _budget_spent(self, i: int) -> bool:
-        """True (with a reason) if starting iteration i would overrun a budget.
+        """True (with a reason) if starting iteration i would overrun a budget, or the run
+        was stopped for another reason (an unreachable endpoint).
 
         The calls still in flight, and child i's own, are counted at the price of
         the dearest recent call (prompts grow with the population), so the run stops
@@ -212,8 +245,8 @@ class Search:
         which keeps the stopping point independent of timing (replays stop alike).
         """
         cfg, lag = self.cfg, i - self.cfg.search.in_flight
-        if not (cfg.max_cost or cfg.max_tokens):
-            return False
+        if self.stop_reason or not (cfg.max_cost or cfg.max_tokens):
+            return self.stop_reason is not None
         self._drain(until=lag)
         while self._unbilled and self._unbilled[0][0] <= lag:
             _, cost, tokens = heapq.heappop(self._unbilled)
@@ -240,6 +273,7 @@ class Search:
         self._spent_tokens = sum(u["tokens_in"] + u["tokens_out"] for u in usage)
         rows = self.ctx.store.history(self.ctx.run.id)
         self._done = {r.iteration for r in rows}
+        self._reuse_replies()
         known: dict[str, list[int]] = {}
         for r in rows:
             heapq.heappush(self._unrevealed, (r.iteration, r))
@@ -252,6 +286,17 @@ class Search:
         self._equivalence = EquivalenceRegistry(known)
         self._stored_events = {Event(e.kind, e.iteration, e.island, (), e.cell).key
                                for e in self.ctx.store.search_events(self.ctx.run.id)}
+
+    def _reuse_replies(self) -> None:
+        """Replies a killed controller received but never turned into candidates are
+        served again from the store, not requested (and billed) a second time."""
+        replies = self.ctx.store.unclaimed_replies(self.ctx.run.id)
+        if not replies or not hasattr(self.mutator, "reuse"):
+            return
+        self.mutator.reuse(replies)
+        for i, row in replies.items():
+            self._call_ids[i] = row.id
+            self._prebilled.add(i)
 
     def _reveal(self, upto: int) -> None:
         while self._unrevealed and self._unrevealed[0][0] <= upto:

@@ -82,7 +82,9 @@ def format_status(st: dict) -> str:
                      f"{u['ok_children']} scored children "
                      f"({u['ok_children'] / max(u['calls'], 1):.0%}), {u['tokens_in']:,} "
                      f"tokens in, {u['tokens_out']:,} out, ${u['cost']:.4f}, "
-                     f"{u['mean_latency_seconds']:.2f} s mean latency")
+                     f"{u['mean_latency_seconds']:.2f} s mean latency"
+                     + (f"; tokens of {u['estimated_calls']} calls estimated from the text "
+                        "(the server reported no usable usage)" if u["estimated_calls"] else ""))
     if st["models"]:
         lines.append(f"llm cost   ${sum(u['cost'] for u in st['models'].values()):.4f} in total")
     lines.append(f"database   {st['db']}")

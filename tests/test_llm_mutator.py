@@ -138,3 +138,114 @@ def test_budgets_stop_the_run_cleanly_and_resume_can_raise_them(tmp_path, monkey
 def test_bad_price_tables_are_refused_with_the_key_named(make_ctx, target_problem):
     with pytest.raises(UserError, match="mutator.prices.m"):
         make_ctx(target_problem, mutator={"prices": {"m": [1.0]}})
+
+
+# --- the LLM path's hardening: a real deadline, no secret anywhere, honest usage ------------
+
+def test_a_trickling_reply_is_cut_at_the_deadline():
+    import time
+
+    with FakeOpenAIServer(lambda body: BETTER, fault="trickle", fault_every=1,
+                          hang_seconds=8.0) as server:
+        start = time.monotonic()
+        out = _mutator(server.url, timeout_seconds=1.0, max_retries=1).mutate(
+            _request(), np.random.default_rng(0))
+        took = time.monotonic() - start
+    assert out.source is None and out.reason == "llm_timeout"
+    assert len(server.requests) == 2 and took < 2 * 1.0 + 2.5  # two attempts, each cut at 1 s
+
+
+def test_an_echoed_api_key_is_redacted_everywhere(make_ctx, target_problem, monkeypatch,
+                                                  capsys):
+    key = "sk-test-echoed-secret-4242"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with FakeOpenAIServer(fault="echo_key", fault_every=2) as server:
+        ctx = make_ctx(target_problem, iterations=12, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url, "max_retries": 0,
+            "recent_failures": 3, "breaker_failures": 1, "breaker_seconds": 0.01})
+        Search(ctx, progress=False).run()
+    assert server.faults_served > 0
+    with ctx.store.engine.connect() as conn:
+        dump = "\n".join(str(row) for table in ("llm_calls", "candidates")
+                         for row in conn.exec_driver_sql(f"select * from {table}"))
+    assert "[redacted]" in dump and key not in dump
+    assert key not in capsys.readouterr().err
+    later_prompts = [m["content"] for r in server.requests for m in r["messages"]]
+    assert not any(key in p for p in later_prompts)
+
+
+@pytest.mark.parametrize("fault", ["negative_usage", "no_usage"])
+def test_bad_or_missing_usage_is_estimated_and_said(fault, make_ctx, target_problem):
+    with FakeOpenAIServer(fault=fault, fault_every=1) as server:
+        ctx = make_ctx(target_problem, iterations=4, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url})
+        Search(ctx, progress=False).run()
+    usage = run_status(ctx.store, ctx.run)["models"]["fake"]
+    assert usage["tokens_in"] > 0 and usage["tokens_out"] > 0
+    assert usage["estimated_calls"] == usage["calls"] == 4
+    from adrs.status import format_status
+
+    assert "estimated from the text" in format_status(run_status(ctx.store, ctx.run))
+
+
+def test_tokens_billed_on_an_unusable_reply_are_counted(make_ctx, target_problem):
+    with FakeOpenAIServer(fault="no_choices", fault_every=1) as server:
+        ctx = make_ctx(target_problem, iterations=3, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url, "max_retries": 0,
+            "prices": {"fake": [1000.0, 2000.0]}})
+        Search(ctx, progress=False).run()
+    usage = run_status(ctx.store, ctx.run)["models"]["fake"]
+    assert usage["failed_calls"] == 3 and usage["tokens_in"] > 0 and usage["cost"] > 0
+
+
+def test_a_dead_endpoint_stops_the_run_resumably_and_resume_redoes_the_lost(tmp_path):
+    import socket
+
+    from conftest import FIXTURES
+
+    from adrs.runs import resume_run, start_run
+
+    with socket.socket() as s:  # a port nothing listens on (yet)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    ctx = start_run(str(FIXTURES / "target_number"), name="dead", db=None,
+                    archive=tmp_path, config_file=None, overrides={
+                        "iterations": 40, "mutator": {"kind": "llm", "model": "fake",
+                                                      "base_url": url, "max_retries": 0,
+                                                      "give_up_seconds": 0.5,
+                                                      "breaker_seconds": 0.05}})
+    search = Search(ctx, progress=False)
+    search.run()
+    assert ctx.run.status == "stopped" and url in search.stop_reason
+    assert "adrs resume dead" in search.resume_hint
+    st = run_status(ctx.store, ctx.run)
+    assert st["iterations"] < 40 and "mutation:llm_unreachable" not in st["failures"]
+    with FakeOpenAIServer(port=port) as server:
+        again = resume_run("dead", db=None, archive=tmp_path)
+        Search(again, progress=False).run()
+    assert again.run.status == "finished" and len(server.requests) > 0
+    assert run_status(again.store, again.run)["iterations"] == 40
+
+
+def test_replies_received_before_a_crash_are_not_requested_again(make_ctx, target_problem):
+    with FakeOpenAIServer() as server:
+        ctx = make_ctx(target_problem, iterations=20, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url})
+        Search(ctx, progress=False).run()
+    with ctx.store.engine.connect() as conn:
+        before = dict(conn.exec_driver_sql(
+            "select iteration, source from candidates where iteration in (15, 17)").all())
+        calls = conn.exec_driver_sql("select count(*) from llm_calls").scalar()
+    with ctx.store.engine.begin() as conn:  # as if the controller died with 15 and 17 unrecorded
+        conn.exec_driver_sql("delete from candidates where iteration in (15, 17)")
+        conn.exec_driver_sql("update runs set status = 'interrupted'")
+    with FakeOpenAIServer(port=int(server.url.rsplit(":", 1)[1].split("/")[0])) as again:
+        ctx.run.status = "interrupted"
+        Search(ctx, progress=False).run()
+    assert again.requests == []  # both replies came from the store
+    with ctx.store.engine.connect() as conn:
+        after = dict(conn.exec_driver_sql(
+            "select iteration, source from candidates where iteration in (15, 17)").all())
+        assert conn.exec_driver_sql("select count(*) from llm_calls").scalar() == calls
+    assert after == before

@@ -16,6 +16,10 @@ models in `fault_models`), or from an explicit `failures` list of
     truncated   the body stops short of its Content-Length
     malformed   200 with a body that is not JSON
     no_code     a reply with no code        bad_diff  a diff whose SEARCH text is absent
+    trickle     a good reply sent a few bytes at a time over `hang_seconds`
+    echo_key    a 400 whose error message repeats the request's Authorization header
+    negative_usage / no_usage   a good reply with negative token counts / no usage
+    no_choices  200 with usage (billed) but no choices
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from adrs.mutate.offline import OfflineMutator
 # Takes the request body (model, messages, ...) and returns the assistant's text.
 Responder = Callable[[dict], str]
 FAULTS = ("rate_limit", "server_error", "hang", "truncated", "malformed", "no_code",
-          "bad_diff")
+          "bad_diff", "trickle", "echo_key", "negative_usage", "no_usage", "no_choices")
 
 
 def offline_responder(body: dict) -> str:
@@ -154,13 +158,37 @@ class FakeOpenAIServer:
                     return None
                 if fault == "malformed":
                     return self._raw(200, b'{"id": "chatcmpl-fake", "choices": [')
+                if fault == "echo_key":  # a proxy that quotes the request in its error
+                    return self._send(400, {"error": {"message": "bad request from "
+                                                      + self.headers.get("Authorization", "")}})
                 text = {"no_code": "Sorry, I have no idea.",
                         "bad_diff": "<<<<<<< SEARCH\nthis line is not in the program\n=======\n"
                                     "pass\n>>>>>>> REPLACE\n"}.get(fault or "")
-                data = json.dumps(_completion(body, text or server.responder(body))).encode()
+                reply = _completion(body, text or server.responder(body))
+                if fault == "negative_usage":
+                    reply["usage"] = {"prompt_tokens": -5000, "completion_tokens": -7}
+                elif fault == "no_usage":
+                    del reply["usage"]
+                elif fault == "no_choices":
+                    reply["choices"] = []
+                data = json.dumps(reply).encode()
                 if fault == "truncated":
                     return self._raw(200, data[: len(data) // 2], length=len(data))
+                if fault == "trickle":
+                    return self._trickle(data)
                 return self._raw(200, data)
+
+            def _trickle(self, data: bytes):
+                """Headers at once, then the body in small pieces until hang_seconds."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                pieces = [data[i:i + 16] for i in range(0, len(data), 16)]
+                for piece in pieces:
+                    time.sleep(server.hang_seconds / len(pieces))
+                    self.wfile.write(piece)
+                    self.wfile.flush()
 
             def _send(self, status: int, payload: dict, headers: dict | None = None):
                 self._raw(status, json.dumps(payload).encode(), headers=headers)

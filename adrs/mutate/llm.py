@@ -8,18 +8,19 @@ in iteration order; the request itself runs on the mutator's own asyncio event
 loop (one thread for all requests in flight, at most `concurrency` at once),
 and the loop gets a Future.
 
-The transport is the `openai` async client: it retries 429/5xx/timeouts/connection
-errors with exponential backoff and jitter and honours Retry-After. Failed
-calls are reported by reason (llm_rate_limited, llm_timeout, ...). The API key
-is read from the environment variable named in the config; it is never stored
-and never reaches candidates. A replay transport (replay.py) serves recorded
+The transport (openai_transport.py) is the `openai` async client with a
+deadline per attempt and adrs's own retries of 429/5xx/timeouts/connection
+errors (exponential backoff and jitter, Retry-After honoured). Failed calls
+are reported by reason (llm_rate_limited, llm_timeout, ...). The API key is
+read from the environment variable named in the config; it is never stored,
+never reaches candidates, and is redacted from everything an endpoint sends
+back (redact.py). A replay transport (replay.py) serves recorded
 replies through the same code path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from concurrent.futures import Future
@@ -50,6 +51,7 @@ class LLMCall:
     error: str | None = None  # "<reason>: <message>" for a failed call
     cost: float = 0.0  # USD, from the price table in config
     iteration: int | None = None  # the child it was made for
+    usage_estimated: bool = False  # tokens counted from the text, not reported
 
 
 @dataclass(frozen=True)
@@ -58,59 +60,22 @@ class Reply:
     tokens_in: int
     tokens_out: int
     model: str  # the model that answered (a replay answers as the recorded one)
+    usage_estimated: bool = False
 
 
 class CallFailed(Exception):
-    """A call that produced no reply after retries; `reason` is a short code."""
+    """A call that produced no usable reply after retries; `reason` is a short code.
+    `usage`: (tokens_in, tokens_out) the server billed for a reply it sent anyway."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, usage: tuple[int, int] = (0, 0)):
         super().__init__(message)
         self.reason = reason
+        self.usage = usage
 
 
 class Transport(Protocol):
     async def complete(self, model: str, system: str, user: str, seed: int,
                        iteration: int) -> Reply: ...
-
-
-class OpenAITransport:
-    def __init__(self, cfg: MutatorConfig):
-        import openai  # imported here so offline runs never load it
-
-        key = os.environ.get(cfg.api_key_env)
-        if not key and not cfg.base_url:
-            raise UserError(f"no API key: set the environment variable {cfg.api_key_env} "
-                            "(or name another with mutator.api_key_env)")
-        self.cfg = cfg
-        self.client = openai.AsyncOpenAI(base_url=cfg.base_url or None,
-                                         api_key=key or "not-needed",
-                                         timeout=cfg.timeout_seconds, max_retries=cfg.max_retries)
-        self._openai = openai
-
-    async def complete(self, model, system, user, seed, iteration) -> Reply:
-        try:
-            reply = await self.client.chat.completions.create(
-                model=model, temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
-                seed=seed, messages=[{"role": "system", "content": system},
-                                     {"role": "user", "content": user}])
-            text = reply.choices[0].message.content or ""
-        except Exception as exc:  # noqa: BLE001 - any failure of one call is recorded, not fatal
-            raise CallFailed(self._reason(exc), f"{type(exc).__name__}: {exc}"[:500]) from None
-        usage = reply.usage
-        return Reply(text, usage.prompt_tokens if usage else 0,
-                     usage.completion_tokens if usage else 0, model)
-
-    def _reason(self, exc: Exception) -> str:
-        o = self._openai
-        if isinstance(exc, o.RateLimitError):
-            return "llm_rate_limited"
-        if isinstance(exc, o.APITimeoutError):
-            return "llm_timeout"
-        if isinstance(exc, o.APIStatusError):
-            return "llm_server_error" if exc.status_code >= 500 else f"llm_http_{exc.status_code}"
-        if isinstance(exc, o.APIConnectionError):
-            return "llm_connection"
-        return "llm_bad_response"  # unparsable body, missing fields
 
 
 class LLMMutator:
@@ -126,11 +91,16 @@ class LLMMutator:
         self.chooser = ModelChooser(weights, cfg.bandit,
                                     cfg.breaker_failures if breaker else 0, cfg.breaker_seconds)
         self.prompts = Prompts(problem_root, cfg.templates, cfg.prompt_chars)
+        self._stored: dict[int, Reply] = {}  # replies already paid for, by iteration
         self._loop = asyncio.new_event_loop()
         self._slots = asyncio.Semaphore(max(1, cfg.concurrency))
         threading.Thread(target=self._loop.run_forever, name="adrs-llm", daemon=True).start()
         try:
-            self.transport = transport or OpenAITransport(cfg)
+            if transport is None:
+                from adrs.mutate.openai_transport import OpenAITransport
+
+                transport = OpenAITransport(cfg)
+            self.transport = transport
         except BaseException:
             self.close()
             raise
@@ -150,6 +120,12 @@ class LLMMutator:
         return asyncio.run_coroutine_threadsafe(
             self._call(request, model, kind, other, seed), self._loop)
 
+    def reuse(self, replies: dict) -> None:
+        """Stored replies (llm_calls rows by iteration) to serve instead of asking again,
+        when the same model is drawn for that iteration."""
+        self._stored = {i: Reply(r.response, r.tokens_in, r.tokens_out, r.model,
+                                 bool(r.usage_estimated)) for i, r in replies.items()}
+
     def close(self) -> None:
         """Stop the event loop; requests still running are abandoned."""
         if self._loop.is_running():
@@ -159,27 +135,35 @@ class LLMMutator:
         """The loop reports each revealed child of an LLM call (for the bandit)."""
         self.chooser.observe(model, gain, cost)
 
+    def _cost(self, model: str, tokens_in: int, tokens_out: int) -> float:
+        price = self.cfg.prices.get(model, [0.0, 0.0])
+        return (tokens_in * price[0] + tokens_out * price[1]) / 1e6
+
     async def _call(self, request: MutationRequest, model: str, kind: str,
                     other: Parent | None, seed: int) -> Mutation:
         system, user = self.prompts.render(kind, request, other)
+        stored = self._stored.pop(request.iteration, None)
         async with self._slots:
-            await asyncio.sleep(self.chooser.pause_left(model))
+            if stored is None or stored.model != model:
+                await asyncio.sleep(self.chooser.pause_left(model))
             start = time.perf_counter()
             try:
-                reply = await self.transport.complete(model, system, user, seed,
-                                                      request.iteration)
+                reply = stored if stored is not None and stored.model == model else \
+                    await self.transport.complete(model, system, user, seed, request.iteration)
             except CallFailed as exc:
                 self.chooser.call_failed(model, str(exc))
-                call = LLMCall(model, user, None, latency_seconds=time.perf_counter() - start,
-                               error=f"{exc.reason}: {exc}", iteration=request.iteration)
+                tokens_in, tokens_out = exc.usage  # what the server billed for an unusable reply
+                call = LLMCall(model, user, None, tokens_in, tokens_out,
+                               latency_seconds=time.perf_counter() - start,
+                               error=f"{exc.reason}: {exc}", cost=self._cost(model, *exc.usage),
+                               iteration=request.iteration)
                 return Mutation(None, f"llm: {model} ({kind})", other.id if other else None,
                                 error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
             latency = time.perf_counter() - start
         self.chooser.call_succeeded(reply.model)
-        price = self.cfg.prices.get(reply.model, [0.0, 0.0])
         call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
-                       cost=(reply.tokens_in * price[0] + reply.tokens_out * price[1]) / 1e6,
-                       iteration=request.iteration)
+                       cost=self._cost(reply.model, reply.tokens_in, reply.tokens_out),
+                       iteration=request.iteration, usage_estimated=reply.usage_estimated)
         description = f"llm: {reply.model} ({kind})"
         try:
             child = child_from_reply(reply.text, request.parent.source, kind == "diff")

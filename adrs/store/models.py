@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,6 +70,9 @@ class LLMCall(Base):
     latency_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     iteration: Mapped[int | None] = mapped_column(Integer)  # the child it was made for
+    # tokens counted from the text: the server reported no usage, or an invalid one
+    usage_estimated: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
