@@ -313,6 +313,7 @@ def _search(ctx, quiet: bool) -> int:
     search = Search(ctx, progress=not quiet)
     search.run()
     print(format_status(run_status(ctx.store, ctx.run)))
+    _say_divergence(search)
     if search.stop_reason:
         print(f"stopped: {search.stop_reason}; "
               + search.resume_hint.replace("RUN", ctx.run.name))
@@ -322,6 +323,15 @@ def _search(ctx, quiet: bool) -> int:
         return _interrupted_code()
     print(f"best program: adrs best {ctx.run.name}")
     return 0
+
+
+def _say_divergence(search) -> None:
+    """A replay whose prompts differ from the recording has diverged: say where."""
+    diverged = getattr(getattr(search.mutator, "transport", None), "diverged", None)
+    if diverged:
+        shown = ", ".join(map(str, sorted(diverged)[:10])) + (" ..." if len(diverged) > 10 else "")
+        print(f"replay: {len(diverged)} prompts differed from the recording (iterations "
+              f"{shown}): templates, the problem or adrs changed since it was recorded")
 
 
 def _say_sandbox(mode: str) -> None:

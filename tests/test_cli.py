@@ -201,6 +201,11 @@ def test_a_user_runs_against_adrs_fake_llm_and_replays_the_run(tmp_path):
     replay = adrs("replay", "llm", "--into", "again", "--quiet", cwd=tmp_path)
     assert replay.returncode == 0, replay.stderr
     assert "replay: 11/11 candidates identical to run llm" in replay.stdout
+    assert "prompts differed" not in replay.stdout
+    with sqlite3.connect(tmp_path / "archive" / "llm" / "adrs.db") as db:  # as if a template
+        db.execute("update llm_calls set prompt = 'edited' where iteration in (3, 7)")  # changed
+    diverged = adrs("replay", "llm", "--into", "edited", "--quiet", cwd=tmp_path)
+    assert "replay: 2 prompts differed from the recording (iterations 3, 7)" in diverged.stdout
 
 
 def test_fake_llm_refuses_an_unknown_fault_mode(tmp_path):

@@ -46,8 +46,9 @@ class ReplayTransport:
             self.diverged.append(iteration)
         if call.error is not None:
             reason, _, message = call.error.partition(": ")
-            raise CallFailed(reason, message)
-        return Reply(call.response or "", call.tokens_in, call.tokens_out, call.model)
+            raise CallFailed(reason, message, (call.tokens_in, call.tokens_out))
+        return Reply(call.response or "", call.tokens_in, call.tokens_out, call.model,
+                     bool(call.usage_estimated))
 
 
 def replay_mutator(cfg: MutatorConfig, store: Store, problem_root=None) -> LLMMutator:
