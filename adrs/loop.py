@@ -313,7 +313,10 @@ class Search:
     def _parent(self, s: Scored) -> Parent:
         if s.id not in self._parents:
             source, score, metrics = self.ctx.store.parent_fields(s.id)
-            self._parents[s.id] = Parent(s.id, source, score, metrics or {})
+            # measured times differ run to run: shown, they would make prompts unrepeatable
+            shown = {k: v for k, v in (metrics or {}).items()
+                     if k not in self.ctx.problem.volatile_metrics}
+            self._parents[s.id] = Parent(s.id, source, score, shown)
             if len(self._parents) > 4 * self.cfg.search.elite_pool:
                 self._parents.popitem(last=False)
         return self._parents[s.id]

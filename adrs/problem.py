@@ -25,7 +25,9 @@ gives a few cheap inputs for functional hashing (candidates with equal outputs
 on them are treated as equivalent) and `probe_rtol` the relative tolerance
 for comparing float outputs; `noisy = True` if one program's score varies
 between evaluations (then equivalents are re-evaluated now and then and the
-score kept as a running mean). `harness`, a string of Python source, makes
+score kept as a running mean); `volatile_metrics`, names of metrics that vary
+between evaluations of one program (measured times), which prompts leave out.
+`harness`, a string of Python source, makes
 the entry point the harness's instead of the candidate's: the harness runs in
 the sandbox beside the candidate and calls its functions through the global
 `candidate` (e.g. a training loop around an evolved optimizer); it may use any
@@ -109,6 +111,12 @@ class Problem:
     def share(self) -> tuple[str, ...]:
         """Folders bound read-only into the sandbox: the problem's own."""
         return (str(self.root),)
+
+    @property
+    def volatile_metrics(self) -> frozenset[str]:
+        """Metrics that differ between evaluations of one program (measured times): kept
+        in the archive, left out of prompts so the same seed gives the same prompts."""
+        return frozenset(getattr(self.evaluator, "volatile_metrics", ()))
 
     @property
     def probe_rtol(self) -> float:

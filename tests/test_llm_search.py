@@ -190,3 +190,13 @@ def test_a_reply_is_recorded_when_it_arrives_not_when_its_turn_comes(make_ctx, t
     linked = _rows(ctx, "select c.iteration, l.iteration from candidates c "
                         "join llm_calls l on l.id = c.llm_call_id")
     assert sorted(linked) == [(i, i) for i in range(1, 9)]
+
+
+def test_prompts_leave_out_measured_times_so_they_repeat(make_ctx, moe_problem):
+    with FakeOpenAIServer() as server:
+        ctx = make_ctx(moe_problem, iterations=4, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url})
+        Search(ctx, progress=False).run()
+    prompts = [m["content"] for r in server.requests for m in r["messages"]]
+    assert prompts and all("call_ms" not in p for p in prompts)
+    assert any("balancedness" in p for p in prompts)  # the other metrics are still shown

@@ -30,6 +30,7 @@ TIME_BUDGET = 0.020  # seconds per rebalance_experts call
 class Evaluator:
     entrypoint = "rebalance_experts"
     probe_rtol = 1e-6  # placements are integers; this only matters for float outputs
+    volatile_metrics = ("call_ms",)  # measured: shown in prompts it would vary run to run
 
     def __init__(self, topology: Topology | None = None, scenarios=SCENARIOS):
         self.topology = topology = topology or Topology()
