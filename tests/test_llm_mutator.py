@@ -249,3 +249,22 @@ def test_replies_received_before_a_crash_are_not_requested_again(make_ctx, targe
             "select iteration, source from candidates where iteration in (15, 17)").all())
         assert conn.exec_driver_sql("select count(*) from llm_calls").scalar() == calls
     assert after == before
+
+
+def test_after_a_pause_one_probe_call_goes_first_not_the_whole_queue(make_ctx, target_problem):
+    import time
+
+    # the first burst of 8 concurrent calls all fail and trip the breaker; the calls
+    # queued behind it wait out the pause, then one probe goes alone until it succeeds
+    with FakeOpenAIServer(lambda body: BETTER, failures=[(500, {})] * 8,
+                          latency=0.2) as server:
+        stamps = []
+        admit = server._admit
+        server._admit = lambda body: (stamps.append(time.monotonic()), admit(body))[1]
+        ctx = make_ctx(target_problem, iterations=10, search={"in_flight": 8}, mutator={
+            "kind": "llm", "model": "fake", "base_url": server.url, "max_retries": 0,
+            "concurrency": 8, "breaker_failures": 2, "breaker_seconds": 0.5})
+        Search(ctx, progress=False).run()
+    assert len(stamps) == 10
+    assert stamps[8] - stamps[7] >= 0.5  # the pause
+    assert stamps[9] - stamps[8] >= 0.2  # the probe's reply came first (its latency)

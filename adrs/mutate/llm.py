@@ -78,6 +78,9 @@ class Transport(Protocol):
                        iteration: int) -> Reply: ...
 
 
+PROBE_POLL = 0.05  # seconds between looks at a half-open model's probe
+
+
 class LLMMutator:
     waits_on_io = True
 
@@ -135,6 +138,11 @@ class LLMMutator:
         """The loop reports each revealed child of an LLM call (for the bandit)."""
         self.chooser.observe(model, gain, cost)
 
+    async def _admitted(self, model: str) -> None:
+        """Wait out the model's pause; after one, wait for the probe call's verdict."""
+        while not self.chooser.may_call(model):
+            await asyncio.sleep(max(self.chooser.pause_left(model), PROBE_POLL))
+
     def _cost(self, model: str, tokens_in: int, tokens_out: int) -> float:
         price = self.cfg.prices.get(model, [0.0, 0.0])
         return (tokens_in * price[0] + tokens_out * price[1]) / 1e6
@@ -143,13 +151,15 @@ class LLMMutator:
                     other: Parent | None, seed: int) -> Mutation:
         system, user = self.prompts.render(kind, request, other)
         stored = self._stored.pop(request.iteration, None)
+        reuse = stored is not None and stored.model == model
         async with self._slots:
-            if stored is None or stored.model != model:
-                await asyncio.sleep(self.chooser.pause_left(model))
+            if not reuse:
+                await self._admitted(model)
             start = time.perf_counter()
             try:
-                reply = stored if stored is not None and stored.model == model else \
+                reply = stored if reuse else \
                     await self.transport.complete(model, system, user, seed, request.iteration)
+                self.chooser.call_succeeded(reply.model)
             except CallFailed as exc:
                 self.chooser.call_failed(model, str(exc))
                 tokens_in, tokens_out = exc.usage  # what the server billed for an unusable reply
@@ -159,8 +169,9 @@ class LLMMutator:
                                iteration=request.iteration)
                 return Mutation(None, f"llm: {model} ({kind})", other.id if other else None,
                                 error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
+            finally:
+                self.chooser.call_done(model)  # after the verdict: waiters see it
             latency = time.perf_counter() - start
-        self.chooser.call_succeeded(reply.model)
         call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
                        cost=self._cost(reply.model, reply.tokens_in, reply.tokens_out),
                        iteration=request.iteration, usage_estimated=reply.usage_estimated)

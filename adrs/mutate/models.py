@@ -30,6 +30,8 @@ class _Arm:
     cost: float = 0.0  # USD
     failures_in_a_row: int = 0
     paused_until: float = 0.0
+    half_open: bool = False  # tripped: after the pause one probe call goes first
+    probing: bool = False  # that probe is in flight
 
 
 class ModelChooser:
@@ -60,6 +62,22 @@ class ModelChooser:
     def pause_left(self, model: str) -> float:
         """Seconds until a paused model may be called again (0 if it is not paused)."""
         return max(0.0, self.arms[model].paused_until - self.clock())
+
+    def may_call(self, model: str) -> bool:
+        """Whether a call may go now: not paused, and after a pause only one probe until
+        it succeeds (half-open), instead of every queued call at once."""
+        with self._lock:
+            a = self.arms[model]
+            if a.paused_until > self.clock() or a.probing:
+                return False
+            a.probing = a.half_open
+            return True
+
+    def call_done(self, model: str) -> None:
+        """The call let through by may_call is over (call_succeeded/failed said how)."""
+        with self._lock:
+            if model in self.arms:
+                self.arms[model].probing = False
 
     def _weighted(self, ready: list[str], u: float) -> str:
         total = sum(self.arms[m].weight for m in ready)
@@ -111,6 +129,7 @@ class ModelChooser:
         with self._lock:
             if model in self.arms:
                 self.arms[model].failures_in_a_row = 0
+                self.arms[model].half_open = False
 
     def call_failed(self, model: str, error: str) -> None:
         """Count a failed call; after `breaker_failures` in a row, pause the model."""
@@ -122,6 +141,7 @@ class ModelChooser:
             if a.failures_in_a_row < self.breaker_failures or a.paused_until > self.clock():
                 return
             a.paused_until = self.clock() + self.breaker_seconds
+            a.half_open = True
             a.failures_in_a_row = self.breaker_failures - 1  # one more failure re-trips
         self.say(f"model {model} failed {self.breaker_failures} calls in a row (last: "
                  f"{error[:120]}); pausing it for {self.breaker_seconds:g} s")
