@@ -268,3 +268,10 @@ def test_after_a_pause_one_probe_call_goes_first_not_the_whole_queue(make_ctx, t
     assert len(stamps) == 10
     assert stamps[8] - stamps[1] >= 0.2 + 0.5  # the second failure's reply, then the pause
     assert stamps[9] - stamps[8] >= 0.2  # the probe's reply came first (its latency)
+
+
+def test_a_null_content_is_a_bad_response_not_a_reply_without_code():
+    with FakeOpenAIServer(fault="null_content", fault_every=1) as server:
+        out = _mutator(server.url, max_retries=0).mutate(_request(), np.random.default_rng(0))
+    assert out.source is None and out.reason == "llm_bad_response"
+    assert out.call.tokens_in > 0  # billed all the same

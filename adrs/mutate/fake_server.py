@@ -19,7 +19,7 @@ models in `fault_models`), or from an explicit `failures` list of
     trickle     a good reply sent a few bytes at a time over `hang_seconds`
     echo_key    a 400 whose error message repeats the request's Authorization header
     negative_usage / no_usage   a good reply with negative token counts / no usage
-    no_choices  200 with usage (billed) but no choices
+    no_choices  200 with usage (billed) but no choices; null_content  "content": null
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from adrs.mutate.offline import OfflineMutator
 # Takes the request body (model, messages, ...) and returns the assistant's text.
 Responder = Callable[[dict], str]
 FAULTS = ("rate_limit", "server_error", "hang", "truncated", "malformed", "no_code",
-          "bad_diff", "trickle", "echo_key", "negative_usage", "no_usage", "no_choices")
+          "bad_diff", "trickle", "echo_key", "negative_usage", "no_usage", "no_choices",
+          "null_content")
 
 
 def offline_responder(body: dict) -> str:
@@ -171,6 +172,8 @@ class FakeOpenAIServer:
                     del reply["usage"]
                 elif fault == "no_choices":
                     reply["choices"] = []
+                elif fault == "null_content":
+                    reply["choices"][0]["message"]["content"] = None
                 data = json.dumps(reply).encode()
                 if fault == "truncated":
                     return self._raw(200, data[: len(data) // 2], length=len(data))
