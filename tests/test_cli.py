@@ -120,6 +120,18 @@ def _count(db):
         return conn.execute("select count(*) from candidates").fetchone()[0]
 
 
+def _wait_for(db, n: int, poll: float = 0.1, timeout: float = 60) -> None:
+    """Until a run being written to `db` has at least n candidates (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        try:
+            if db.exists() and _count(db) >= n:
+                return
+        except sqlite3.OperationalError:  # tables not created yet
+            pass
+
+
 def test_ctrl_c_stops_cleanly_and_resume_gives_the_uninterrupted_archive(tmp_path):
     straight = adrs("run", TARGET, "--iterations", 60, "--name", "straight", "--quiet",
                     cwd=tmp_path)
@@ -128,14 +140,7 @@ def test_ctrl_c_stops_cleanly_and_resume_gives_the_uninterrupted_archive(tmp_pat
                              "--name", "cut", "--quiet"], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = tmp_path / "archive" / "cut" / "adrs.db"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # interrupt once the search is under way
-        time.sleep(0.1)
-        try:
-            if db.exists() and _count(db) >= 5:
-                break
-        except sqlite3.OperationalError:  # tables not created yet
-            pass
+    _wait_for(db, 5, timeout=30)  # interrupt once the search is under way
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -155,15 +160,7 @@ def test_a_background_run_stops_cleanly_on_sigint_and_sigterm(tmp_path, sig, cod
                              "--name", "bg", "--quiet"], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    db = tmp_path / "archive" / "bg" / "adrs.db"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        try:
-            if db.exists() and _count(db) >= 5:
-                break
-        except sqlite3.OperationalError:
-            pass
+    _wait_for(tmp_path / "archive" / "bg" / "adrs.db", 5)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
@@ -221,14 +218,7 @@ def test_kill_9_then_resume_loses_nothing_and_matches_a_straight_run(tmp_path):
                              "--name", "killed", "--quiet"], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "archive" / "killed" / "adrs.db"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        try:
-            if db.exists() and _count(db) >= 15:
-                break
-        except sqlite3.OperationalError:
-            pass
+    _wait_for(db, 15, poll=0.05)
     proc.kill()  # SIGKILL: no cleanup of any kind
     proc.wait()
     with sqlite3.connect(db) as conn:
