@@ -4,8 +4,10 @@ The folder holds `initial_program.py` (EVOLVE-BLOCK-START/END markers),
 `evaluator.py` with `evaluate(program_path) -> dict` (or an EvaluationResult)
 and optionally `evaluate_stage1/2/3` for cascade evaluation, and optionally
 `config.yaml`. The evaluator still runs in the sandbox: its source becomes the
-problem's harness, the candidate is written to `program.py` in the scratch
-directory, and the metrics come back as plain data. The score is
+problem's harness, run with the folder on sys.path and as its working
+directory; the candidate is written to `program.py` in the scratch /tmp and
+only the evaluator runs it (as OpenEvolve does); the metrics come back as
+plain data. The score is
 `combined_score` when the evaluator gives one, else the mean of the numeric
 metrics (OpenEvolve's rule). Settings of config.yaml that have an adrs
 equivalent are mapped onto the run's defaults; the rest are named once as
@@ -28,7 +30,13 @@ EVALUATOR, INITIAL, CONFIG = "evaluator.py", "initial_program.py", "config.yaml"
 # Runs before the user's evaluator: `from openevolve.evaluation_result import
 # EvaluationResult` must work without OpenEvolve installed.
 _PRELUDE = '''
-import sys as _adrs_sys, types as _adrs_types
+import os as _adrs_os, sys as _adrs_sys, types as _adrs_types
+
+ADRS_LOADS_CANDIDATE = True  # evaluate(program_path) imports it, once, as OpenEvolve does
+# the folder as OpenEvolve users run it: sibling modules importable, relative paths
+# resolved against it (read-only here: scratch files belong in tempfile's /tmp)
+_adrs_sys.path.insert(0, _adrs_os.path.dirname(__file__))
+_adrs_os.chdir(_adrs_os.path.dirname(__file__))
 
 
 class EvaluationResult:
@@ -51,7 +59,9 @@ _ENTRY = '''
 def adrs_openevolve_evaluate(cascade, thresholds, exclude):
     import os
 
-    path = os.path.join(os.getcwd(), "program.py")
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), "program.py")
     with open(path, "w") as fh:
         fh.write(candidate_source)
     stages = []

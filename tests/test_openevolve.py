@@ -157,3 +157,44 @@ def test_an_openevolve_evaluator_and_candidate_use_the_scientific_stack(tmp_path
     for name in ("torch", "jax"):
         if importlib.util.find_spec(name) is not None:
             assert ev.metrics[name] == 6.0
+
+
+SIBLING_EVALUATOR = '''
+import importlib.util
+
+from helper import WEIGHT  # a module next to the evaluator
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    with open("data.txt") as fh:  # relative to the folder, as OpenEvolve users run it
+        data = float(fh.read())
+    with open("/tmp/imports") as fh:
+        imports = len(fh.read())
+    return {"combined_score": WEIGHT * data * program.value(), "imports": float(imports)}
+'''
+
+SIBLING_PROGRAM = '''# EVOLVE-BLOCK-START
+with open("/tmp/imports", "a") as fh:  # counts how often the program is run
+    fh.write("x")
+
+
+def value():
+    return 2.0
+# EVOLVE-BLOCK-END
+'''
+
+
+def test_an_evaluator_imports_siblings_reads_relative_files_and_runs_the_program_once(tmp_path):
+    root = tmp_path / "siblings"
+    root.mkdir()
+    (root / "initial_program.py").write_text(SIBLING_PROGRAM)
+    (root / "evaluator.py").write_text(SIBLING_EVALUATOR)
+    (root / "helper.py").write_text("WEIGHT = 3.0\n")
+    (root / "data.txt").write_text("0.5\n")
+    problem = find_problem(str(root))
+    ev = evaluate(problem, problem.initial_source, build(problem.defaults).sandbox)
+    assert ev.status == "ok", ev.error
+    assert ev.score == 3.0 and ev.metrics["imports"] == 1.0  # not run before the evaluator

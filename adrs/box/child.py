@@ -62,31 +62,36 @@ def failure(exc: BaseException) -> dict:
 
 
 def load(setup: dict):
-    """The candidate as a module, and the function the cases call (the harness's,
-    when the problem has one). Untrusted code is compiled without inheriting this
-    file's __future__ flags, and registered in sys.modules as real modules are."""
+    """The function the cases call: the candidate's, or the harness's when the problem
+    has one. The harness runs first and reaches the candidate as the module
+    `candidate`, run after it unless the harness sets ADRS_LOADS_CANDIDATE (an
+    OpenEvolve evaluator imports the program itself, once). Untrusted code is
+    compiled without inheriting this file's __future__ flags, and registered in
+    sys.modules as real modules are."""
     import numpy  # noqa: F401  (imported once here so candidates need not)
 
     for name in setup.get("preload", ()):
         importlib.import_module(name)
-    candidate = _module("candidate", setup["source"], "<candidate>")
+    code = _compile(setup["source"], "<candidate>")  # a syntax error is found either way
+    candidate = _registered(types.ModuleType("candidate"))
     namespace = candidate.__dict__
     if setup.get("harness") is not None:
-        harness = types.ModuleType("harness")
+        harness = _registered(types.ModuleType("harness"))
         harness.candidate, harness.candidate_source = candidate, setup["source"]
-        namespace = _exec(harness, setup["harness"], "<harness>").__dict__
+        exec(_compile(setup["harness"], "<harness>"), harness.__dict__)  # noqa: S102
+        namespace = harness.__dict__
+    if not namespace.get("ADRS_LOADS_CANDIDATE"):
+        exec(code, candidate.__dict__)  # noqa: S102 - inside the sandbox, where it belongs
     return namespace.get(setup["entrypoint"])
 
 
-def _module(name: str, source: str, filename: str):
-    return _exec(types.ModuleType(name), source, filename)
-
-
-def _exec(module, source: str, filename: str):
+def _registered(module):
     sys.modules[module.__name__] = module
-    code = compile(source, filename, "exec", dont_inherit=True)
-    exec(code, module.__dict__)  # noqa: S102 - inside the sandbox, where it belongs
     return module
+
+
+def _compile(source: str, filename: str):
+    return compile(source, filename, "exec", dont_inherit=True)
 
 
 def setup_reply(setup: dict):
