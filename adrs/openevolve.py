@@ -17,7 +17,6 @@ user sets `[mutator] kind = "llm"` (so a run needs no key).
 
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 from adrs.errors import UserError
 
 EVALUATOR, INITIAL, CONFIG = "evaluator.py", "initial_program.py", "config.yaml"
+DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's, when config.yaml names none
 
 # Runs before the user's evaluator: `from openevolve.evaluation_result import
 # EvaluationResult` must work without OpenEvolve installed.
@@ -58,7 +58,6 @@ _ENTRY = '''
 
 def adrs_openevolve_evaluate(cascade, thresholds, exclude):
     import os
-
     import tempfile
 
     path = os.path.join(tempfile.gettempdir(), "program.py")
@@ -72,11 +71,21 @@ def adrs_openevolve_evaluate(cascade, thresholds, exclude):
     if not (cascade and stages):
         return {"metrics": _adrs_metrics(evaluate(path)), "stages": 0}
     merged = {}
-    for k, stage in enumerate(stages):
+    for k, stage in enumerate(stages):  # OpenEvolve: stage k+1 runs if threshold k passes
         merged.update(_adrs_metrics(stage(path)))
-        if k < len(thresholds) and _adrs_fitness(merged, exclude) < thresholds[k]:
+        last = k + 1 == len(stages)
+        if not last and (k >= len(thresholds) or _adrs_passes(merged, thresholds[k]) is False):
             return {"metrics": merged, "stages": k + 1}
     return {"metrics": merged, "stages": len(stages)}
+
+
+def _adrs_passes(metrics, threshold):
+    """OpenEvolve's threshold rule: combined_score, else the mean of the numeric
+    metrics but 'error' (booleans count as 0 and 1)."""
+    if "combined_score" in metrics:
+        return metrics["combined_score"] >= threshold
+    values = [v for k, v in metrics.items() if k != "error"]
+    return bool(values) and sum(values) / len(values) >= threshold
 
 
 def _adrs_metrics(result):
@@ -85,8 +94,9 @@ def _adrs_metrics(result):
         raise TypeError(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")
     import math
 
+    # numbers and booleans (OpenEvolve averages both); non-finite ones cannot cross back
     return {str(k): float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+            if isinstance(v, (int, float)) and math.isfinite(v)}
 
 '''
 
@@ -99,7 +109,7 @@ def fitness(metrics: dict, exclude: tuple[str, ...] = ()) -> float:
     """OpenEvolve's rule: combined_score, else the mean of the other numeric metrics."""
     if "combined_score" in metrics:
         return float(metrics["combined_score"])
-    values = [v for k, v in metrics.items() if k not in exclude]
+    values = [v for k, v in metrics.items() if k not in exclude] or list(metrics.values())
     return float(sum(values) / len(values)) if values else 0.0
 
 
@@ -111,8 +121,7 @@ class OpenEvolveEvaluator:
         source = (root / EVALUATOR).read_text()
         header = f"__file__ = {str(root / EVALUATOR)!r}\n"
         # the cascade's thresholds use the same fitness rule as the score here
-        rule = inspect.getsource(fitness).replace("def fitness(", "def _adrs_fitness(", 1)
-        self.harness = header + _PRELUDE + "\n" + source + "\n" + _ENTRY + "\n\n" + rule
+        self.harness = header + _PRELUDE + "\n" + source + "\n" + _ENTRY
         self.case = {"cascade": cascade, "thresholds": thresholds, "exclude": list(exclude)}
         self.exclude = exclude
 
@@ -172,7 +181,7 @@ class Mapped:
     defaults: dict = field(default_factory=dict)  # run config layer
     prompt: str = ""  # prompt.system_message: the problem statement for the model
     cascade: bool = True
-    thresholds: list[float] = field(default_factory=list)
+    thresholds: list[float] = field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
     features: tuple[str, ...] = ()  # left out of the mean when there is no combined_score
     ignored: list[str] = field(default_factory=list)
 
@@ -210,9 +219,10 @@ def read_config(path: Path) -> Mapped:
         _put(defaults, "sandbox.cpu_seconds", int(math.ceil(seconds)))
     ignored = sorted(k for k, v in flat.items()
                      if k not in _SIMPLE and k not in _HANDLED and v is not None)
+    thresholds = flat.get("evaluator.cascade_thresholds")
     return Mapped(defaults, str(flat.get("prompt.system_message") or ""),
                   bool(flat.get("evaluator.cascade_evaluation", True)),
-                  [float(t) for t in flat.get("evaluator.cascade_thresholds") or []],
+                  [float(t) for t in (DEFAULT_THRESHOLDS if thresholds is None else thresholds)],
                   tuple(flat.get("database.feature_dimensions") or ()), ignored)
 
 

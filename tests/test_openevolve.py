@@ -198,3 +198,38 @@ def test_an_evaluator_imports_siblings_reads_relative_files_and_runs_the_program
     ev = evaluate(problem, problem.initial_source, build(problem.defaults).sandbox)
     assert ev.status == "ok", ev.error
     assert ev.score == 3.0 and ev.metrics["imports"] == 1.0  # not run before the evaluator
+
+
+def _folder(tmp_path, evaluator: str, config: str | None = None):
+    root = tmp_path / "cascade"
+    root.mkdir()
+    source = (bundled_root() / "function_minimization" / "initial_program.py").read_text()
+    (root / "initial_program.py").write_text(source)
+    (root / "evaluator.py").write_text(evaluator)
+    if config is not None:
+        (root / "config.yaml").write_text(config)
+    problem = find_problem(str(root))
+    return evaluate(problem, source, build(problem.defaults).sandbox)
+
+
+STAGES = ("def evaluate_stage1(path):\n    return {{'combined_score': {s1}}}\n"
+          "def evaluate_stage2(path):\n    return {{'combined_score': {s2}, 'two': 1.0}}\n"
+          "def evaluate_stage3(path):\n    return {{'combined_score': 1.0, 'three': 1.0}}\n"
+          "def evaluate(path):\n    return {{'combined_score': 0.0}}\n")
+
+
+def test_cascades_use_openevolves_default_thresholds_when_none_are_configured(tmp_path):
+    ev = _folder(tmp_path, STAGES.format(s1=0.4, s2=0.9))  # 0.4 < the default 0.5
+    assert ev.status == "ok" and ev.metrics["cascade_stages"] == 1 and "two" not in ev.metrics
+
+
+def test_stage_three_runs_only_when_a_second_threshold_passes(tmp_path):
+    ev = _folder(tmp_path, STAGES.format(s1=0.6, s2=0.9),
+                 "evaluator:\n  cascade_thresholds: [0.5]\n")
+    assert ev.metrics["cascade_stages"] == 2 and "three" not in ev.metrics
+
+
+def test_booleans_count_in_the_fallback_mean_as_openevolve_counts_them(tmp_path):
+    ev = _folder(tmp_path, "def evaluate(path):\n    return {'valid': True, 'value': 0.0}\n",
+                 "evaluator:\n  cascade_evaluation: false\n")
+    assert ev.status == "ok" and ev.score == 0.5
