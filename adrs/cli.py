@@ -315,8 +315,7 @@ def _search(ctx, quiet: bool) -> int:
     print(format_status(run_status(ctx.store, ctx.run)))
     _say_divergence(search)
     if search.stop_reason:
-        print(f"stopped: {search.stop_reason}; "
-              + search.resume_hint.replace("RUN", ctx.run.name))
+        print(f"stopped: {search.stop_reason}; {search.resume_hint}")
         return 3
     if ctx.run.status == "interrupted":
         print(f"stopped early; continue with: adrs resume {ctx.run.name}")

@@ -95,7 +95,7 @@ class Search:
         self._recent_bills: deque[tuple[float, int]] = deque(
             maxlen=max(8, self.cfg.search.in_flight))
         self.stop_reason: str | None = None
-        self.resume_hint = ("raise it and continue with: adrs resume RUN "
+        self.resume_hint = (f"raise it and continue with: adrs resume {ctx.run.name} "
                             "--max-cost/--max-tokens ...")
         self._down_since: float | None = None  # the endpoint unreachable, no success since
         self._lost = 0  # iterations lost to an unreachable endpoint (redone on resume)

@@ -38,9 +38,9 @@ from dataclasses import dataclass, replace
 
 from adrs import cgroups, confine, sandbox_view, seccomp_filter
 from adrs.box import codec
+from adrs.box.lockdown import NOBODY
 
 CHILD = sandbox_view.BOX / "child.py"
-NOBODY = 65534
 _SAFE_ENV = {
     # `python` in a subprocess is this interpreter, with the same packages
     "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
@@ -144,7 +144,7 @@ class _Box:
         self.layers, self.limits = layers, limits
         self.deadline = time.monotonic() + limits.wall_seconds
         self.inbox, self.log = bytearray(), bytearray()
-        self.eof = False
+        self.eof = self.ready = False
         self.proc = self.group = self.scratch = None
         self.req_w = self.rep_r = self.out_r = -1
         try:
@@ -241,6 +241,7 @@ class _Box:
                                error=str(ready.get("error", ""))[:500], log=self._tail())
             if ready.get("ready") is not True:
                 return self._invalid("the child's first reply was not 'ready'")
+            self.ready = True
             probe = self._probes(probes) if probes is not None else None
             if probe is not None and not gate(probe[0]):
                 return Outcome(False, failure="stopped", error="stopped after the probes",
@@ -302,9 +303,7 @@ class _Box:
         while not self.eof and not self.inbox and (left := until - time.monotonic()) > 0:
             if not select.select([self.rep_r], [], [], left)[0]:
                 break
-            chunk = _read(self.rep_r)
-            self.eof = chunk == b""
-            self.inbox += chunk or b""
+            self._take_reply()
         return bool(self.inbox)
 
     def _value(self, reply: dict):
@@ -334,8 +333,7 @@ class _Box:
             if len(self.inbox) >= codec.HEADER.size:
                 size = codec.HEADER.unpack_from(self.inbox)[0]
                 if size > cap:
-                    raise _Ended(Outcome(False, failure="output_limit",
-                                         error=f"reply larger than {self.limits.reply_mb} MB"))
+                    raise _Ended(self._too_large())
                 end = codec.HEADER.size + size
                 if len(self.inbox) >= end:
                     body = bytes(self.inbox[codec.HEADER.size:end])
@@ -369,15 +367,22 @@ class _Box:
         if self.out_r in ready_r:
             self._drain_output()
         if self.rep_r in ready_r:
-            chunk = _read(self.rep_r)
-            self.eof = self.eof or chunk == b""
-            self.inbox += chunk or b""
+            self._take_reply()
             if len(self.inbox) > (self.limits.reply_mb << 20) + codec.HEADER.size:
-                raise _Ended(Outcome(False, failure="output_limit",
-                                     error=f"reply larger than {self.limits.reply_mb} MB"))
+                raise _Ended(self._too_large())
             if self.eof and writing is None and not self.inbox:
                 return False
         return True
+
+    def _take_reply(self) -> None:
+        """Move what the reply pipe holds into the inbox; note its end."""
+        chunk = _read(self.rep_r)
+        self.eof = self.eof or chunk == b""
+        self.inbox += chunk or b""
+
+    def _too_large(self) -> Outcome:
+        return Outcome(False, failure="output_limit",
+                       error=f"reply larger than {self.limits.reply_mb} MB")
 
     def _drain_output(self) -> None:
         chunk = _read(self.out_r)
@@ -419,7 +424,7 @@ class _Box:
         if signum == signal.SIGXFSZ:
             return Outcome(False, failure="output_limit", log=self._tail(),
                            error=f"wrote more than {self.limits.file_mb} MB to a file")
-        if rc == 125 and "adrs jail:" in self._tail():
+        if rc == 125 and not self.ready and "adrs jail:" in self._tail():
             return Outcome(False, failure="sandbox_error", log=self._tail(),
                            error=_last_line(self._tail()))
         why = f"killed by signal {signum}" if signum else f"exited with code {rc}"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from adrs import cgroups, confine
+from adrs.box.lockdown import NOBODY
 from adrs.sandbox import Limits, encode_cases, run_candidate
 
 CASES = encode_cases([{"x": 1.0}])
-NOBODY = 65534
 
 
 def backends() -> list:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sandbox_support import backends, encode_cases, leftover_groups, run, sandbox_processes
+from sandbox_support import NOBODY, backends, encode_cases, leftover_groups, run, sandbox_processes
 
 pytestmark = pytest.mark.parametrize("mode", backends())
 
@@ -166,7 +166,7 @@ def test_signals_cannot_reach_processes_outside(mode):
     import subprocess
 
     # a victim with the sandbox's own uid (as root), the easiest one to signal
-    user = 65534 if os.getuid() == 0 else None
+    user = NOBODY if os.getuid() == 0 else None
     victim = subprocess.Popen(["sleep", "60"], user=user)
     try:
         src = (f"import os, signal\ndef f(x):\n    for pid in ({victim.pid}, os.getppid(), 1):\n"

@@ -111,8 +111,7 @@ def decode_reply(data: bytes):
 
 
 def frame(message: dict) -> bytes:
-    body = json.dumps(message, allow_nan=True).encode()
-    return HEADER.pack(len(body)) + body
+    return frame_raw(json.dumps(message))
 
 
 def frame_raw(text: str) -> bytes:

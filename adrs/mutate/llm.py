@@ -65,12 +65,15 @@ class Reply:
 
 class CallFailed(Exception):
     """A call that produced no usable reply after retries; `reason` is a short code.
-    `usage`: (tokens_in, tokens_out) the server billed for a reply it sent anyway."""
+    `usage`: (tokens_in, tokens_out) the server billed for a reply it sent anyway;
+    `retry_after`: the seconds the server asked to wait, if it said."""
 
-    def __init__(self, reason: str, message: str, usage: tuple[int, int] = (0, 0)):
+    def __init__(self, reason: str, message: str, usage: tuple[int, int] = (0, 0),
+                 retry_after: float | None = None):
         super().__init__(message)
         self.reason = reason
         self.usage = usage
+        self.retry_after = retry_after
 
 
 class Transport(Protocol):

@@ -51,7 +51,7 @@ class OpenAITransport:
             except CallFailed as exc:
                 if exc.reason not in RETRIED or attempt == self.cfg.max_retries:
                     raise
-                await asyncio.sleep(_backoff(attempt, getattr(exc, "retry_after", None)))
+                await asyncio.sleep(_backoff(attempt, exc.retry_after))
         raise AssertionError("unreachable")
 
     async def _attempt(self, model: str, messages: list, seed: int) -> Reply:
@@ -65,10 +65,8 @@ class OpenAITransport:
             raise CallFailed("llm_timeout", f"no complete reply within "
                              f"{self.cfg.timeout_seconds:g} s") from None
         except Exception as exc:  # noqa: BLE001 - any failure of one call is recorded
-            failed = CallFailed(self._reason(exc), self.redact(f"{type(exc).__name__}: {exc}")
-                                [:500])
-            failed.retry_after = _retry_after(exc)
-            raise failed from None
+            raise CallFailed(self._reason(exc), self.redact(f"{type(exc).__name__}: {exc}")
+                             [:500], retry_after=_retry_after(exc)) from None
         return self._reply(model, body, messages)
 
     def _reply(self, model: str, body: str, messages: list) -> Reply:
