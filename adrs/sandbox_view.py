@@ -62,8 +62,7 @@ def python_dirs() -> tuple[str, ...]:
 
 def _outermost(paths) -> tuple[str, ...]:
     unique = sorted(set(paths))
-    return tuple(p for p in unique if not any(p.startswith(q.rstrip("/") + "/")
-                                              for q in unique if q != p))
+    return tuple(p for p in unique if not _under(p, [q for q in unique if q != p]))
 
 
 @functools.lru_cache(maxsize=64)
