@@ -79,6 +79,7 @@ class Program:
     mutation: str | None
     failure: str | None
     error: str | None
+    artifacts: dict  # the evaluator's text feedback, name -> text
 
 
 class RunView:
@@ -134,7 +135,7 @@ class RunView:
         if c is None or c.run_id != self.run.id:
             raise UserError(f"run {self.name} has no candidate {candidate_id}")
         return Program(c.id, c.iteration, c.parent_id, c.status, c.score, c.metrics or {},
-                       c.source, c.mutation, c.failure, c.error)
+                       c.source, c.mutation, c.failure, c.error, dict(c.artifacts or {}))
 
     def diff(self, candidate_id: int, against: int | None = None) -> str:
         """Unified diff from its parent (or `against`) to the candidate."""

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from adrs.errors import UserError
@@ -63,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start a new search")
-    run.add_argument("problem", help="problem name (see `adrs problems`) or folder path")
+    run.add_argument("problem", help="problem name (see `adrs problems`) or folder path; "
+                     "or, with EVALUATOR, an OpenEvolve initial program")
+    run.add_argument("evaluator", nargs="?", type=Path,
+                     help="OpenEvolve's form, `adrs run INITIAL EVALUATOR [--config "
+                     "CONFIG.yaml]`: the evaluator.py to score INITIAL's descendants")
     run.add_argument("--iterations", type=int, help="children to generate (default 200)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--workers", type=int, help="concurrent evaluations (default: CPU cores)")
-    run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md)")
+    run.add_argument("--config", type=Path, help="TOML config file (see docs/configuration.md);"
+                     " a .yaml one is an OpenEvolve config.yaml for the problem")
     run.add_argument("--executor", choices=["local", "workers", "ray"],
                      help="local: sandboxes here (default); workers: `adrs worker` processes "
                      "evaluate through the --db database; ray: Ray tasks")
@@ -215,9 +221,38 @@ def _cmd_run(args) -> int:
     if args.sandbox:
         overrides["sandbox"] = {"mode": args.sandbox}  # recorded in the run's config
     overrides.update(_budgets(args))
-    ctx = start_run(args.problem, name=args.name, db=args.db, archive=args.archive,
-                    config_file=args.config, overrides=overrides)
+    where = {"name": args.name, "db": args.db, "archive": args.archive, "overrides": overrides}
+    files = _openevolve_files(args)
+    if files is not None:
+        from adrs.runs import start_openevolve_run
+
+        toml = None if _yaml(args.config) else args.config
+        ctx = start_openevolve_run(files, config_file=toml, **where)
+    else:
+        ctx = start_run(args.problem, config_file=args.config, **where)
     return _search(ctx, args.quiet)
+
+
+def _openevolve_files(args):
+    """The OpenEvolve files `adrs run` was given (INITIAL EVALUATOR, or a folder with a
+    .yaml --config), or None for an adrs problem."""
+    from adrs import openevolve
+
+    yaml = args.config if _yaml(args.config) else None
+    if args.evaluator is not None:
+        return openevolve.Files(Path(args.problem).resolve(), args.evaluator.resolve(),
+                                yaml.resolve() if yaml else None)
+    if yaml is None:
+        return None
+    folder = Path(args.problem)
+    if not openevolve.is_openevolve_folder(folder):
+        raise UserError(f"--config {args.config} is an OpenEvolve config.yaml, but "
+                        f"{args.problem} is not an OpenEvolve folder; pass a TOML adrs config")
+    return replace(openevolve.folder_files(folder.resolve()), config=yaml.resolve())
+
+
+def _yaml(path: Path | None) -> bool:
+    return path is not None and path.suffix in (".yaml", ".yml")
 
 
 def _cmd_resume(args) -> int:
@@ -378,12 +413,16 @@ def _cmd_best(args) -> int:
     c = best[0]
     if args.json:
         print(json.dumps({"id": c.id, "iteration": c.iteration, "score": c.score,
-                          "metrics": c.metrics, "source": c.source}, indent=2))
+                          "metrics": c.metrics, "artifacts": c.artifacts or {},
+                          "source": c.source}, indent=2))
         return 0
     print(f"# best of run {run.name}: candidate {c.id}, iteration {c.iteration}, "
           f"score {c.score:.6f}")
     for k, v in sorted((c.metrics or {}).items()):
         print(f"#   {k} = {v:.6g}")
+    for name in sorted(c.artifacts or {}):
+        print(f"#   artifact {name} ({len(c.artifacts[name])} chars; see `adrs status`, "
+              "the report or the archive API)")
     print(c.source)
     return 0
 
@@ -468,6 +507,8 @@ def _cmd_eval(args) -> int:
             print(f"score    {ev.score:.6f}")
         for k, v in sorted(ev.metrics.items()):
             print(f"  {k} = {v:.6g}")
+        for name, text in sorted((ev.artifacts or {}).items()):
+            print(f"artifact {name}:\n  " + "\n  ".join(text.rstrip().splitlines()[-20:]))
         print(f"time     {ev.seconds:.2f} s")
     return 0 if ev.status == "ok" else 1
 

@@ -71,6 +71,8 @@ class MutatorConfig:
     breaker_failures: int = 5  # failed calls in a row that pause a model; 0 = never
     breaker_seconds: float = 60.0  # how long a tripped model is paused
     prompt_chars: int = 24000  # user prompt bound: inspirations are dropped to fit
+    # the parent's artifacts (its evaluator's feedback) shown, in characters; 0 = none
+    artifact_chars: int = 4000
     recent_failures: int = 3  # failed children shown in the prompt, with their errors
     templates: str = ""  # folder of prompt templates overriding the problem's and shared
     replay_run: str = ""  # replay: the recorded run whose responses are served
@@ -122,8 +124,20 @@ def build(*layers: dict, where: str = "config") -> RunConfig:
     """Merge dict layers (later wins) and validate them into a RunConfig."""
     merged: dict = {}
     for layer in layers:
+        _forget_models(merged, layer)
         _deep_merge(merged, layer)
     return _from_dict(RunConfig, merged, where, "")
+
+
+def _forget_models(merged: dict, layer: dict) -> None:
+    """A layer that names the model (or an ensemble) replaces the lower layers' choice
+    whole: the user's `model` is not overridden by a problem folder's ensemble, and two
+    ensembles are not mixed."""
+    chosen = layer.get("mutator") if isinstance(layer.get("mutator"), dict) else {}
+    lower = merged.get("mutator") if isinstance(merged.get("mutator"), dict) else {}
+    if chosen.get("model") or chosen.get("models"):
+        lower.pop("models", None)
+        lower.pop("model", None)
 
 
 def read_toml(path: Path) -> dict:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
+from adrs import artifacts
 from adrs.hashing import functional_hash
 from adrs.problem import Problem
 from adrs.sandbox import Limits, Outcome, run_candidate
@@ -26,6 +27,7 @@ class Evaluation:
     seconds: float = 0.0
     functional_hash: str | None = None
     probe_seconds: float = 0.0
+    artifacts: dict | None = None  # the evaluator's text feedback (adrs.artifacts)
 
 
 # Given a functional hash, True to go on with the full evaluation.
@@ -64,7 +66,7 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
 def _score(problem: Problem, out: Outcome) -> Evaluation:
     if not out.ok:
         return Evaluation("failed", failure=out.failure, error=out.error,
-                          seconds=out.wall_seconds)
+                          seconds=out.wall_seconds, artifacts=artifacts.from_failure(out.log))
     try:
         metrics = problem.evaluator.score(out.outputs, out.seconds)
     except ValueError as exc:  # the problem's way of saying "invalid output"
@@ -77,8 +79,8 @@ def _score(problem: Problem, out: Outcome) -> Evaluation:
     if not isinstance(score, (int, float)) or not math.isfinite(score):
         return Evaluation("failed", failure="invalid_score",
                           error=f"the scorer returned score={score!r}", seconds=out.wall_seconds)
-    clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
-    return Evaluation("ok", float(score), clean, seconds=out.wall_seconds)
+    numbers, notes = artifacts.split_scored(metrics)
+    return Evaluation("ok", float(score), numbers, seconds=out.wall_seconds, artifacts=notes)
 
 
 def _line(exc: Exception) -> str:

@@ -144,7 +144,7 @@ class Search:
         parent, others = self.state.select(i, rng)
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others),
-                                  tuple(self._failures), i)
+                                  tuple(self._failures), i, self.ctx.problem.language)
         if hasattr(self.mutator, "submit"):  # choices now, in order; the wait is its own
             future = self.mutator.submit(request, rng)
             # record the call the moment its reply arrives, not when its turn comes:
@@ -312,11 +312,11 @@ class Search:
 
     def _parent(self, s: Scored) -> Parent:
         if s.id not in self._parents:
-            source, score, metrics = self.ctx.store.parent_fields(s.id)
+            source, score, metrics, notes = self.ctx.store.parent_fields(s.id)
             # measured times differ run to run: shown, they would make prompts unrepeatable
             shown = {k: v for k, v in (metrics or {}).items()
                      if k not in self.ctx.problem.volatile_metrics}
-            self._parents[s.id] = Parent(s.id, source, score, shown)
+            self._parents[s.id] = Parent(s.id, source, score, shown, notes or {})
             if len(self._parents) > 4 * self.cfg.search.elite_pool:
                 self._parents.popitem(last=False)
         return self._parents[s.id]
@@ -349,6 +349,7 @@ class Search:
         ev, same_as = child.future.result()
         rec = replace(child.record, status=ev.status, score=ev.score, metrics=ev.metrics,
                       failure=ev.failure, error=ev.error, eval_seconds=ev.seconds,
+                      artifacts=ev.artifacts,
                       functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
         if same_as is not None:  # behaves like an earlier candidate: reuse its result
             rec = replace(rec, duplicate_kind="functional")
@@ -405,6 +406,7 @@ class Search:
                 iteration=0, source=source, syntactic_hash=syntactic_hash(source),
                 status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
                 error=ev.error, eval_seconds=ev.seconds, mutation="initial program",
+                artifacts=ev.artifacts,
                 functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
             self._seen[initial.syntactic_hash] = self._record(initial)
             if initial.functional_hash:

@@ -1,31 +1,39 @@
-"""Problems in OpenEvolve's format, run unchanged: `adrs run path/to/folder`.
+"""Problems in OpenEvolve's format, run unchanged: `adrs run path/to/folder`, or
+the three files as `openevolve-run` takes them: `adrs run INITIAL EVALUATOR
+[--config CONFIG.yaml]`.
 
-The folder holds `initial_program.py` (EVOLVE-BLOCK-START/END markers),
-`evaluator.py` with `evaluate(program_path) -> dict` (or an EvaluationResult)
-and optionally `evaluate_stage1/2/3` for cascade evaluation, and optionally
-`config.yaml`. The evaluator still runs in the sandbox: its source becomes the
-problem's harness, run with the folder on sys.path and as its working
-directory; the candidate is written to `program.py` in the scratch /tmp and
-only the evaluator runs it (as OpenEvolve does); the metrics come back as
-plain data. The score is
-`combined_score` when the evaluator gives one, else the mean of the numeric
-metrics (OpenEvolve's rule). Settings of config.yaml that have an adrs
-equivalent are mapped onto the run's defaults; the rest are named once as
-ignored. The LLM settings are mapped but the mutator stays offline until the
-user sets `[mutator] kind = "llm"` (so a run needs no key).
+The folder holds an initial program (`initial_program.py`, or any language the
+evaluator compiles, e.g. `initial_program.rs`; EVOLVE-BLOCK-START/END markers in
+any comment syntax), `evaluator.py` with `evaluate(program_path) -> dict` (or an
+EvaluationResult with artifacts) and optionally `evaluate_stage1/2/3` for
+cascade evaluation, and optionally a config (adrs.openevolve_config). The
+evaluator runs in the sandbox: its source becomes the problem's harness, run
+with its folder on sys.path and as its working directory; the candidate is
+written to `program<suffix>` in the scratch /tmp and only the evaluator runs it
+(as OpenEvolve does); metrics and artifacts come back as plain data. The score
+is `combined_score` when the evaluator gives one, else the mean of the numeric
+metrics (OpenEvolve's rule). The LLM settings are mapped but the mutator stays
+offline until the user sets `[mutator] kind = "llm"` (so a run needs no key).
+docs/openevolve.md compares the two point by point.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from adrs import evolve_block
 from adrs.errors import UserError
+from adrs.openevolve_config import Mapped, read_config
 
-EVALUATOR, INITIAL, CONFIG = "evaluator.py", "initial_program.py", "config.yaml"
-DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's, when config.yaml names none
+EVALUATOR, INITIAL_STEM = "evaluator.py", "initial_program"
+_NOT_CODE = {".pyc", ".yaml", ".yml", ".json", ".md", ".txt", ".csv", ".orig", ".bak"}
+_LANGUAGES = {".py": "python", ".rs": "rust", ".c": "c", ".cc": "cpp", ".cpp": "cpp",
+              ".h": "c", ".r": "r", ".js": "javascript", ".ts": "typescript", ".go": "go",
+              ".jl": "julia", ".java": "java", ".sh": "bash", ".cu": "cuda"}
 
 # Runs before the user's evaluator: `from openevolve.evaluation_result import
 # EvaluationResult` must work without OpenEvolve installed.
@@ -56,11 +64,11 @@ _adrs_sys.modules.setdefault("openevolve.evaluation_result", _adrs_mod)
 # Runs after it: the entry point the sandbox calls.
 _ENTRY = '''
 
-def adrs_openevolve_evaluate(cascade, thresholds, exclude):
+def adrs_openevolve_evaluate(cascade, thresholds, exclude, suffix):
     import os
     import tempfile
 
-    path = os.path.join(tempfile.gettempdir(), "program.py")
+    path = os.path.join(tempfile.gettempdir(), "program" + suffix)
     with open(path, "w") as fh:
         fh.write(candidate_source)
     stages = []
@@ -69,14 +77,23 @@ def adrs_openevolve_evaluate(cascade, thresholds, exclude):
             break
         stages.append(globals()[f"evaluate_stage{k}"])
     if not (cascade and stages):
-        return {"metrics": _adrs_metrics(evaluate(path)), "stages": 0}
-    merged = {}
-    for k, stage in enumerate(stages):  # OpenEvolve: stage k+1 runs if threshold k passes
-        merged.update(_adrs_metrics(stage(path)))
-        last = k + 1 == len(stages)
-        if not last and (k >= len(thresholds) or _adrs_passes(merged, thresholds[k]) is False):
-            return {"metrics": merged, "stages": k + 1}
-    return {"metrics": merged, "stages": len(stages)}
+        return _adrs_reply(evaluate(path), 0)
+    metrics, notes = _adrs_parts(stages[0](path))  # raising here fails the candidate
+    for k, stage in enumerate(stages[1:], start=1):
+        if k > len(thresholds) or not _adrs_passes(metrics, thresholds[k - 1]):
+            return _adrs_done(metrics, notes, k)
+        try:  # as OpenEvolve: a later stage's error keeps the earlier stages' results
+            more, more_notes = _adrs_parts(stage(path))
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+
+            metrics[f"stage{k + 1}_passed"] = 0.0
+            notes.update({f"stage{k + 1}_stderr": str(exc), "failure_stage": f"stage{k + 1}",
+                          f"stage{k + 1}_traceback": traceback.format_exc()})
+            return _adrs_done(metrics, notes, k)
+        metrics = {n: v for n, v in {**metrics, **more}.items() if n != "error"}
+        notes.update(more_notes)
+    return _adrs_done(metrics, notes, len(stages))
 
 
 def _adrs_passes(metrics, threshold):
@@ -88,21 +105,37 @@ def _adrs_passes(metrics, threshold):
     return bool(values) and sum(values) / len(values) >= threshold
 
 
-def _adrs_metrics(result):
+def _adrs_reply(result, stages):
+    metrics, notes = _adrs_parts(result)
+    return _adrs_done(metrics, notes, stages)
+
+
+def _adrs_done(metrics, notes, stages):
+    return {"metrics": metrics, "artifacts": notes, "stages": stages}
+
+
+def _adrs_parts(result):
+    """(numeric metrics, artifacts as text) of what evaluate() returned."""
+    import math
+
     metrics = getattr(result, "metrics", result)
     if not isinstance(metrics, dict):
         raise TypeError(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")
-    import math
-
+    notes = {str(k): v for k, v in metrics.items() if isinstance(v, (str, bytes))}
+    notes.update(getattr(result, "artifacts", None) or {})
     # numbers and booleans (OpenEvolve averages both); non-finite ones cannot cross back
-    return {str(k): float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and math.isfinite(v)}
+    numbers = {str(k): float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and math.isfinite(v)}
+    return numbers, {str(k): _adrs_text(v) for k, v in notes.items()}
+
+
+def _adrs_text(value, limit=32768):
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value)[:limit]  # the parent bounds them again: this only keeps replies small
 
 '''
 
-
-def is_openevolve_folder(path: Path) -> bool:
-    return (path / EVALUATOR).is_file() and (path / INITIAL).is_file()
 
 
 def fitness(metrics: dict, exclude: tuple[str, ...] = ()) -> float:
@@ -116,14 +149,16 @@ def fitness(metrics: dict, exclude: tuple[str, ...] = ()) -> float:
 class OpenEvolveEvaluator:
     entrypoint = "adrs_openevolve_evaluate"
 
-    def __init__(self, root: Path, cascade: bool, thresholds: list[float],
-                 exclude: tuple[str, ...]):
-        source = (root / EVALUATOR).read_text()
-        header = f"__file__ = {str(root / EVALUATOR)!r}\n"
-        # the cascade's thresholds use the same fitness rule as the score here
-        self.harness = header + _PRELUDE + "\n" + source + "\n" + _ENTRY
-        self.case = {"cascade": cascade, "thresholds": thresholds, "exclude": list(exclude)}
-        self.exclude = exclude
+    def __init__(self, evaluator: Path, cfg: Mapped, suffix: str):
+        # compiled on its own, under its own name: its __future__ imports work and its
+        # tracebacks (artifacts the model sees) name its file and lines
+        run = (f"exec(compile({evaluator.read_text()!r}, __file__, 'exec', dont_inherit=True),"
+               " globals())\n")
+        self.harness = f"__file__ = {str(evaluator)!r}\n" + _PRELUDE + run + _ENTRY
+        self.case = {"cascade": cfg.cascade, "thresholds": cfg.thresholds,
+                     "exclude": list(cfg.features), "suffix": suffix}
+        self.exclude = cfg.features
+        self.noisy = cfg.noisy
 
     def cases(self) -> list[dict]:
         return [self.case]
@@ -134,110 +169,93 @@ class OpenEvolveEvaluator:
         value = fitness(metrics, self.exclude)
         if not math.isfinite(value):
             raise ValueError(f"the evaluator's score is {value}")
-        return {**metrics, "score": value, "cascade_stages": float(out["stages"])}
-
-
-def load(root: Path):
-    """The folder as an adrs Problem, with config.yaml mapped onto run defaults."""
-    from adrs.problem import Problem
-
-    root = root.resolve()
-    cfg = read_config(root / CONFIG)
-    if cfg.ignored:
-        print(f"adrs: {root / CONFIG}: no adrs equivalent, ignored: {', '.join(cfg.ignored)}",
-              file=sys.stderr)
-    evaluator = OpenEvolveEvaluator(root, cfg.cascade, cfg.thresholds, cfg.features)
-    return Problem(name=root.name, root=root, description=cfg.prompt,
-                   initial_path=root / INITIAL,
-                   initial_source=(root / INITIAL).read_text(), evaluator=evaluator,
-                   baselines={}, defaults=cfg.defaults, origin="openevolve folder")
-
-
-# config.yaml key -> (adrs config key, converter); _HANDLED keys are mapped by hand
-_SIMPLE = {
-    "max_iterations": ("iterations", int),
-    "random_seed": ("seed", int),
-    "llm.temperature": ("mutator.temperature", float),
-    "llm.max_tokens": ("mutator.max_tokens", int),
-    "llm.timeout": ("mutator.timeout_seconds", float),
-    "llm.retries": ("mutator.max_retries", int),
-    "llm.api_base": ("mutator.base_url", str),
-    "database.num_islands": ("search.islands", int),
-    "database.migration_interval": ("search.migration_interval", int),
-    "database.exploration_ratio": ("search.explore", float),
-    "database.archive_size": ("search.elite_pool", int),
-    "evaluator.parallel_evaluations": ("workers", int),
-}
-_HANDLED = {"diff_based_evolution", "llm.models", "llm.api_key", "prompt.system_message",
-            "prompt.num_top_programs", "prompt.num_diverse_programs", "evaluator.timeout",
-            "evaluator.cascade_evaluation", "evaluator.cascade_thresholds",
-            "database.feature_dimensions"}
+        return {**metrics, "score": value, "cascade_stages": float(out["stages"]),
+                "artifacts": out.get("artifacts") or {}}
 
 
 @dataclass(frozen=True)
-class Mapped:
-    """What config.yaml says, in adrs's terms."""
+class Files:
+    """The three files of an OpenEvolve problem, as `openevolve-run` takes them."""
 
-    defaults: dict = field(default_factory=dict)  # run config layer
-    prompt: str = ""  # prompt.system_message: the problem statement for the model
-    cascade: bool = True
-    thresholds: list[float] = field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
-    features: tuple[str, ...] = ()  # left out of the mean when there is no combined_score
-    ignored: list[str] = field(default_factory=list)
+    initial: Path
+    evaluator: Path
+    config: Path | None = None
+
+    @property
+    def spec(self) -> str:
+        """How a run stores them, to load them again on resume."""
+        return json.dumps([str(self.initial), str(self.evaluator),
+                           str(self.config) if self.config else None])
+
+    @classmethod
+    def from_spec(cls, spec: str) -> Files:
+        initial, evaluator, config = json.loads(spec)
+        return cls(Path(initial), Path(evaluator), Path(config) if config else None)
 
 
-def read_config(path: Path) -> Mapped:
-    if not path.is_file():
-        return Mapped()
-    import yaml
+def is_openevolve_folder(path: Path) -> bool:
+    return (path / EVALUATOR).is_file() and bool(_initials(path))
 
+
+def folder_files(root: Path) -> Files:
+    """A folder's files: evaluator.py, its one initial program (initial_program.*, else
+    the one initial*.* file) and its config (config.yaml, else the first config*.yaml)."""
+    initials = _initials(root)
+    if len(initials) != 1:
+        names = ", ".join(p.name for p in initials) or "none"
+        raise UserError(f"{root}: expected one initial program, found {names}; name the one "
+                        f"to start from: adrs run {root}/INITIAL {root / EVALUATOR}")
+    configs = [root / n for n in ("config.yaml", "config.yml") if (root / n).is_file()] or \
+        sorted(p for p in root.glob("config*.y*ml") if p.is_file())
+    if len(configs) > 1:
+        print(f"adrs: {root}: using {configs[0].name} (also there: "
+              f"{', '.join(p.name for p in configs[1:])}; choose one with --config FILE.yaml)",
+              file=sys.stderr)
+    return Files(initials[0], root / EVALUATOR, configs[0] if configs else None)
+
+
+def _initials(root: Path) -> list[Path]:
+    def sources(pattern: str) -> list[Path]:
+        return sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix not in _NOT_CODE)
+
+    return sources(INITIAL_STEM + ".*") or sources("initial*")
+
+
+def load(root: Path):
+    """The folder as an adrs Problem."""
+    return load_files(folder_files(root.resolve()))
+
+
+def load_files(files: Files):
+    """An OpenEvolve problem from its three files (the CLI form), config mapped onto the
+    run's defaults. The evaluator's folder is the problem's: bound into the sandbox,
+    its working directory and import path."""
+    from adrs.problem import Problem
+
+    for path in (files.initial, files.evaluator, files.config):
+        if path is not None and not path.is_file():
+            raise UserError(f"{path} does not exist; pass INITIAL EVALUATOR [--config FILE]")
+    cfg = read_config(files.config)
+    _say_ignored(files.config, cfg)
+    suffix = cfg.suffix or files.initial.suffix or ".py"
+    language = cfg.language or _LANGUAGES.get(suffix.lower(), suffix.lstrip(".") or "python")
+    source = files.initial.read_text()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
-    flat = _flatten(data)
-    defaults: dict = {}
-    for key, (target, kind) in _SIMPLE.items():
-        if flat.get(key) is not None:
-            _put(defaults, target, kind(flat[key]))
-    if "diff_based_evolution" in flat:
-        _put(defaults, "mutator.diff", 0.85 if flat["diff_based_evolution"] else 0.0)
-    models = flat.get("llm.models") or []
-    if models:
-        _put(defaults, "mutator.models", {m["name"]: float(m.get("weight", 1.0))
-                                          for m in models if isinstance(m, dict)})
-    key = flat.get("llm.api_key")
-    if isinstance(key, str) and key.startswith("${") and key.endswith("}"):
-        _put(defaults, "mutator.api_key_env", key[2:-1])
-    shown = sum(int(flat.get(k) or 0) for k in ("prompt.num_top_programs",
-                                               "prompt.num_diverse_programs"))
-    if shown:
-        _put(defaults, "search.inspirations", shown)
-    if flat.get("evaluator.timeout"):
-        seconds = float(flat["evaluator.timeout"])
-        _put(defaults, "sandbox.wall_seconds", seconds)
-        _put(defaults, "sandbox.cpu_seconds", int(math.ceil(seconds)))
-    ignored = sorted(k for k, v in flat.items()
-                     if k not in _SIMPLE and k not in _HANDLED and v is not None)
-    thresholds = flat.get("evaluator.cascade_thresholds")
-    return Mapped(defaults, str(flat.get("prompt.system_message") or ""),
-                  bool(flat.get("evaluator.cascade_evaluation", True)),
-                  [float(t) for t in (DEFAULT_THRESHOLDS if thresholds is None else thresholds)],
-                  tuple(flat.get("database.feature_dimensions") or ()), ignored)
+        evolve_block.split(source)
+    except evolve_block.MarkerError as exc:
+        raise UserError(f"{files.initial}: {exc}") from None
+    root = files.evaluator.resolve().parent
+    evaluator = OpenEvolveEvaluator(files.evaluator.resolve(), cfg, suffix)
+    return Problem(name=root.name, root=root, description=cfg.prompt,
+                   initial_path=files.initial, initial_source=source, evaluator=evaluator,
+                   baselines={}, defaults=cfg.defaults, origin="openevolve folder",
+                   language=language, spec=files.spec)
 
 
-def _flatten(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[prefix + str(k)] = v
-    return out
-
-
-def _put(into: dict, dotted: str, value) -> None:
-    *parents, last = dotted.split(".")
-    for p in parents:
-        into = into.setdefault(p, {})
-    into[last] = value
+def _say_ignored(path: Path | None, cfg: Mapped) -> None:
+    if cfg.not_needed:
+        print(f"adrs: {path}: not needed (adrs stores every candidate, call and prompt as "
+              f"it goes): {', '.join(cfg.not_needed)}", file=sys.stderr)
+    if cfg.ignored:
+        print(f"adrs: {path}: no adrs equivalent, ignored: {', '.join(cfg.ignored)}",
+              file=sys.stderr)

@@ -82,6 +82,8 @@ class Problem:
     defaults: dict
     origin: str  # "bundled", "path", "entry point <dist>" or "openevolve folder"
     initial_path: Path | None = None  # the file initial_source was read from
+    language: str = "python"  # the candidates' (another only where the evaluator compiles it)
+    spec: str | None = None  # how a run stores where it came from; None: its root folder
 
     @cached_property
     def cases_json(self) -> tuple[str, ...]:

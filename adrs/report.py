@@ -77,7 +77,7 @@ def _kind(line: str) -> str:
 
 
 def _nothing():
-    return {"source": "(no successful candidate yet)", "metrics": {}}
+    return {"source": "(no successful candidate yet)", "metrics": {}, "artifacts": {}}
 
 
 def _shown_db(url: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adrs import config as configuration
-from adrs import confine
+from adrs import confine, openevolve
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.loop import RunContext
@@ -22,6 +22,19 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
               config_file: Path | None, overrides: dict) -> RunContext:
     problem = find_problem(problem_arg)
     cfg = _config(problem, config_file, overrides)
+    return _start(problem, cfg, name=name, db=db, archive=archive)
+
+
+def start_openevolve_run(files, *, name: str | None, db: str | None, archive: Path,
+                         config_file: Path | None, overrides: dict) -> RunContext:
+    """`adrs run INITIAL EVALUATOR [--config CONFIG.yaml]`, as openevolve-run takes them."""
+    problem = openevolve.load_files(files)
+    cfg = _config(problem, config_file, overrides)
+    return _start(problem, cfg, name=name, db=db, archive=archive)
+
+
+def _start(problem: Problem, cfg, *, name: str | None, db: str | None,
+           archive: Path) -> RunContext:
     confine.layers(cfg.sandbox.mode)  # no boundary here: one line, before anything is stored
     confine.sweep()
     if cfg.executor == "ray":  # before anything is stored: a wrong address costs nothing
@@ -31,8 +44,8 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
     name = name or f"{problem.name}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = archive / name
     store = _store(db, run_dir, create=True)
-    run = store.create_run(name, problem.name, str(problem.root), cfg.to_dict(), cfg.seed,
-                           cfg.iterations)
+    run = store.create_run(name, problem.name, problem.spec or str(problem.root),
+                           cfg.to_dict(), cfg.seed, cfg.iterations)
     return RunContext(store, run, problem, cfg, run_dir)
 
 
@@ -148,7 +161,9 @@ def _store(db: str | None, run_dir: Path, create: bool) -> Store:
 
 
 def _problem_of(run: Run) -> Problem:
+    if run.problem_path.startswith("["):  # the three files of an OpenEvolve problem
+        return openevolve.load_files(openevolve.Files.from_spec(run.problem_path))
     root = Path(run.problem_path)
-    if (root / MANIFEST).is_file():
+    if (root / MANIFEST).is_file() or openevolve.is_openevolve_folder(root):
         return load_problem(root, "stored path")
     return find_problem(run.problem)

@@ -31,6 +31,7 @@ def run_status(store: Store, run: Run) -> dict:
         "best_score": best[0].score if best else None,
         "best_id": best[0].id if best else None,
         "best_iteration": best[0].iteration if best else None,
+        "best_artifacts": dict(best[0].artifacts or {}) if best else {},
         "baselines": run.baselines or {},
         "elapsed_seconds": run.elapsed_seconds,
         "eval_seconds": counts["eval_seconds"],
@@ -57,6 +58,9 @@ def format_status(st: dict) -> str:
         f"best       {num(st['best_score'])} (candidate {st['best_id']}, "
         f"iteration {st['best_iteration']})",
     ]
+    for name, text in sorted(st.get("best_artifacts", {}).items()):
+        first = text.strip().splitlines()[0][:100] if text.strip() else ""
+        lines.append(f"artifact   {name} ({len(text)} chars): {first}")
     if st["baselines"]:
         lines.append("baselines  " + ", ".join(f"{k} {num(v)}"
                                                 for k, v in sorted(st["baselines"].items())))

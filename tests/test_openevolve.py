@@ -7,7 +7,7 @@ from adrs.config import build
 from adrs.evaluation import evaluate
 from adrs.loop import Search
 from adrs.mutate.edits import EditError, apply_diff
-from adrs.openevolve import read_config
+from adrs.openevolve_config import read_config
 from adrs.problem import bundled_root, find_problem, list_problems
 from adrs.runs import start_run
 
@@ -40,11 +40,14 @@ def test_config_yaml_is_mapped_and_the_rest_named(capsys):
     assert (d["search"]["islands"], d["search"]["migration_interval"]) == (2, 20)
     assert d["search"]["inspirations"] == 3 and d["sandbox"]["wall_seconds"] == 30.0
     assert "global minimum" in mapped.prompt and mapped.cascade is False
-    assert mapped.ignored == ["checkpoint_interval", "database.population_size", "log_level"]
+    assert mapped.ignored == ["database.population_size"]
+    assert mapped.not_needed == ["checkpoint_interval", "log_level"]
     build(d)  # a valid adrs config layer
     find_problem("function_minimization")
-    assert "ignored: checkpoint_interval, database.population_size, log_level" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no adrs equivalent, ignored: database.population_size" in err
+    assert "not needed (adrs stores every candidate, call and prompt as it goes): " \
+        "checkpoint_interval, log_level" in err
 
 
 def test_the_cascade_stops_at_a_failed_stage():

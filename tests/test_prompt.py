@@ -48,3 +48,22 @@ def test_a_problem_or_run_folder_can_override_a_template(tmp_path):
     run_dir.mkdir()
     (run_dir / "diff.jinja").write_text("run {{ request.parent.score }}")
     assert Prompts(tmp_path, str(run_dir)).render("diff", REQUEST)[1] == "run 0.5"
+
+
+def test_the_parents_artifacts_are_shown_within_their_bound():
+    notes = {"stderr": "warning: slow path taken\n" + "x" * 9000, "profile": "hot: loop"}
+    request = MutationRequest("P", Parent(1, "def f():\n    return 1\n", 0.5, {}, notes))
+    _, user = Prompts(artifact_chars=500).render("diff", request)
+    assert "# Evaluator feedback on the current program" in user
+    assert "## profile" in user and "hot: loop" in user
+    assert "warning: slow path taken" in user and "(truncated)" in user
+    assert "x" * 600 not in user
+    _, none = Prompts(artifact_chars=0).render("diff", request)
+    assert "Evaluator feedback" not in none and "hot: loop" not in none
+    assert "Evaluator feedback" not in Prompts().render("diff", REQUEST)[1]
+
+
+def test_code_fences_name_the_candidates_language():
+    request = MutationRequest("P", Parent(1, "fn f() -> i32 { 1 }\n", 0.5), language="rust")
+    _, user = Prompts().render("rewrite", request)
+    assert "```rust\nfn f()" in user and "```python" not in user

@@ -72,17 +72,17 @@ def load(setup: dict):
 
     for name in setup.get("preload", ()):
         importlib.import_module(name)
-    code = _compile(setup["source"], "<candidate>")  # a syntax error is found either way
     candidate = _registered(types.ModuleType("candidate"))
     namespace = candidate.__dict__
-    if setup.get("harness") is not None:
-        harness = _registered(types.ModuleType("harness"))
-        harness.candidate, harness.candidate_source = candidate, setup["source"]
-        exec(_compile(setup["harness"], "<harness>"), harness.__dict__)  # noqa: S102
-        namespace = harness.__dict__
-    if not namespace.get("ADRS_LOADS_CANDIDATE"):
-        exec(code, candidate.__dict__)  # noqa: S102 - inside the sandbox, where it belongs
-    return namespace.get(setup["entrypoint"])
+    if setup.get("harness") is None:
+        exec(_compile(setup["source"], "<candidate>"), namespace)  # noqa: S102 - in the box
+        return namespace.get(setup["entrypoint"])
+    harness = _registered(types.ModuleType("harness"))
+    harness.candidate, harness.candidate_source = candidate, setup["source"]
+    exec(_compile(setup["harness"], "<harness>"), harness.__dict__)  # noqa: S102
+    if not harness.__dict__.get("ADRS_LOADS_CANDIDATE"):  # else it may not even be Python
+        exec(_compile(setup["source"], "<candidate>"), namespace)  # noqa: S102
+    return harness.__dict__.get(setup["entrypoint"])
 
 
 def _registered(module):

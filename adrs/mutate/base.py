@@ -15,6 +15,7 @@ class Parent:
     source: str
     score: float | None
     metrics: dict = field(default_factory=dict)
+    artifacts: dict = field(default_factory=dict)  # its evaluator's feedback, name -> text
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class MutationRequest:
     inspirations: tuple[Parent, ...] = ()  # other good programs (crossover, prompts)
     failures: tuple[FailureNote, ...] = ()  # recent failed children, newest last
     iteration: int = 0
+    language: str = "python"  # of the candidate's source (code fences, offline edits)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import re
 
 from adrs import evolve_block
 
-CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
+# a fenced block in any language (```python, ```rust, ```c++, or none)
+CODE_BLOCK = re.compile(r"```[\w+#.-]*[ \t]*\n(.*?)```", re.S)
 DIFF_BLOCK = re.compile(
     r"^<{7}[ \t]*SEARCH[ \t]*\n(.*?)^={7}[ \t]*\n(.*?)^>{7}[ \t]*REPLACE[ \t]*$", re.S | re.M)
 

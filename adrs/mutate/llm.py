@@ -96,7 +96,8 @@ class LLMMutator:
         self.cfg = cfg
         self.chooser = ModelChooser(weights, cfg.bandit,
                                     cfg.breaker_failures if breaker else 0, cfg.breaker_seconds)
-        self.prompts = Prompts(problem_root, cfg.templates, cfg.prompt_chars)
+        self.prompts = Prompts(problem_root, cfg.templates, cfg.prompt_chars,
+                               cfg.artifact_chars)
         self._stored: dict[int, Reply] = {}  # replies already paid for, by iteration
         self._loop = asyncio.new_event_loop()
         self._slots = asyncio.Semaphore(max(1, cfg.concurrency))

@@ -5,7 +5,7 @@ comparison or arithmetic operator, swap a paired function (argmin/argmax,
 min/max, ...), swap/duplicate/delete a statement, and crossover, which copies
 one statement from a second parent into the same position of the first.
 Every choice comes from the caller's seeded generator, so a run is
-reproducible.
+reproducible. Source in another language gets adrs.mutate.offline_text's edits.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from adrs import evolve_block
+from adrs.mutate import offline_text
 from adrs.mutate.base import Mutation, MutationRequest
 
 _COMPARE_SWAPS = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
@@ -42,6 +43,8 @@ class OfflineMutator:
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
         parts = evolve_block.split(request.parent.source)
+        if request.language != "python":
+            return _text_mutation(parts, rng, self.max_edits)
         try:
             tree = ast.parse(parts.region)
         except SyntaxError as exc:
@@ -74,6 +77,13 @@ class OfflineMutator:
         if not done or after == before:
             return Mutation(None, "offline", error="no applicable edit changed the program")
         return Mutation(parts.join(after), "offline: " + "; ".join(done), other_id)
+
+
+def _text_mutation(parts: evolve_block.Split, rng, max_edits: int) -> Mutation:
+    region, done = offline_text.edit(parts.region, rng, max_edits)
+    if not done or region == parts.region:
+        return Mutation(None, "offline", error="no number or comparison to change")
+    return Mutation(parts.join(region), "offline: " + "; ".join(done))
 
 
 def _defined_names(tree: ast.AST) -> set[str]:

@@ -5,8 +5,9 @@ problem folder's `prompts/`, then the shared `prompts/` beside the package.
 A template found earlier replaces the shared one of the same name. The shared
 set: system.jinja (system message), diff.jinja (SEARCH/REPLACE request),
 rewrite.jinja (full rewrite), crossover.jinja (two parents), and the
-_context.jinja they include (problem, parent and metrics, inspirations,
-recent failures).
+_context.jinja they include (problem, parent and metrics, the evaluator's
+feedback on the parent (its artifacts, bounded by `artifact_chars`),
+inspirations, recent failures).
 
 Prompt size is bounded: inspirations are dropped, last first, then the
 recent failures, until the user prompt fits; the parent is never cut.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import jinja2
 
+from adrs.artifacts import for_prompt
 from adrs.mutate.base import MutationRequest, Parent
 
 KINDS = ("diff", "rewrite", "crossover")
@@ -44,9 +46,10 @@ def environment(problem_root: Path | None = None, run_dir: str = "") -> jinja2.E
 
 class Prompts:
     def __init__(self, problem_root: Path | None = None, run_dir: str = "",
-                 max_chars: int = 24000):
+                 max_chars: int = 24000, artifact_chars: int = 4000):
         self.env = environment(problem_root, run_dir)
         self.max_chars = max_chars
+        self.artifact_chars = artifact_chars
 
     def render(self, kind: str, request: MutationRequest,
                other: Parent | None = None) -> tuple[str, str]:
@@ -55,9 +58,10 @@ class Prompts:
         template = self.env.get_template(f"{kind}.jinja")
         inspirations = [p for p in request.inspirations if other is None or p.id != other.id]
         failures = list(request.failures)
+        feedback = for_prompt(request.parent.artifacts, self.artifact_chars)
         while True:
             user = template.render(request=request, other=other, inspirations=inspirations,
-                                   failures=failures)
+                                   failures=failures, feedback=feedback)
             if len(user) <= self.max_chars or not (inspirations or failures):
                 return system, user
             if inspirations:

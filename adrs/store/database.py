@@ -33,7 +33,8 @@ from adrs.store.models import VERSION_TABLE, Candidate, LLMCall, Run, SearchEven
 from adrs.store.records import CandidateRecord, HistoryRow
 
 # built once: a statement object built per call costs more than the query itself
-_PARENT_FIELDS = select(Candidate.source, Candidate.score, Candidate.metrics).where(
+_PARENT_FIELDS = select(Candidate.source, Candidate.score, Candidate.metrics,
+                        Candidate.artifacts).where(
     Candidate.id == bindparam("id"))
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -182,8 +183,9 @@ class Store:
         with self.session() as s:
             return s.get(Candidate, candidate_id)
 
-    def parent_fields(self, candidate_id: int) -> tuple[str, float, dict]:
-        """(source, score, metrics) of a candidate: what a mutation needs of its parent."""
+    def parent_fields(self, candidate_id: int) -> tuple[str, float, dict, dict | None]:
+        """(source, score, metrics, artifacts) of a candidate: what a mutation needs of
+        its parent."""
         with self.engine.connect() as conn:
             return tuple(conn.execute(_PARENT_FIELDS, {"id": candidate_id}).one())
 

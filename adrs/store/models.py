@@ -100,6 +100,8 @@ class Candidate(Base):
     failure: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[dict | None] = mapped_column(JSON)
+    # the evaluator's text feedback, name -> text, size-bounded (adrs.artifacts)
+    artifacts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     score: Mapped[float | None] = mapped_column(Float)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(String(16))  # syntactic | functional

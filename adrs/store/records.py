@@ -28,6 +28,7 @@ class CandidateRecord:
     eval_seconds: float | None = None
     functional_hash: str | None = None
     probe_seconds: float | None = None
+    artifacts: dict | None = None  # the evaluator's text feedback, name -> text
 
 
 @dataclass(frozen=True)
