@@ -91,7 +91,8 @@ def adrs_openevolve_evaluate(cascade, thresholds, exclude, suffix):
             notes.update({f"stage{k + 1}_stderr": str(exc), "failure_stage": f"stage{k + 1}",
                           f"stage{k + 1}_traceback": traceback.format_exc()})
             return _adrs_done(metrics, notes, k)
-        metrics = {n: v for n, v in {**metrics, **more}.items() if n != "error"}
+        # merged as OpenEvolve merges: floats (a flag becomes a number), 'error' dropped
+        metrics = {n: float(v) for n, v in {**metrics, **more}.items() if n != "error"}
         notes.update(more_notes)
     return _adrs_done(metrics, notes, len(stages))
 
@@ -111,7 +112,9 @@ def _adrs_reply(result, stages):
 
 
 def _adrs_done(metrics, notes, stages):
-    return {"metrics": metrics, "artifacts": notes, "stages": stages}
+    flags = sorted(k for k, v in metrics.items() if isinstance(v, bool))
+    return {"metrics": {k: float(v) for k, v in metrics.items()}, "flags": flags,
+            "artifacts": notes, "stages": stages}
 
 
 def _adrs_parts(result):
@@ -123,8 +126,9 @@ def _adrs_parts(result):
         raise TypeError(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")
     notes = {str(k): v for k, v in metrics.items() if isinstance(v, (str, bytes))}
     notes.update(getattr(result, "artifacts", None) or {})
-    # numbers and booleans (OpenEvolve averages both); non-finite ones cannot cross back
-    numbers = {str(k): float(v) for k, v in metrics.items()
+    # numbers and booleans (flags: a threshold counts them, the fitness does not);
+    # non-finite ones cannot cross back
+    numbers = {str(k): v for k, v in metrics.items()
                if isinstance(v, (int, float)) and math.isfinite(v)}
     return numbers, {str(k): _adrs_text(v) for k, v in notes.items()}
 
@@ -138,11 +142,13 @@ def _adrs_text(value, limit=32768):
 
 
 
-def fitness(metrics: dict, exclude: tuple[str, ...] = ()) -> float:
-    """OpenEvolve's rule: combined_score, else the mean of the other numeric metrics."""
+def fitness(metrics: dict, exclude: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> float:
+    """OpenEvolve's rule (0.4): combined_score, else the mean of the numeric metrics that
+    are neither feature dimensions nor flags (booleans), else of all but the flags."""
     if "combined_score" in metrics:
         return float(metrics["combined_score"])
-    values = [v for k, v in metrics.items() if k not in exclude] or list(metrics.values())
+    values = [v for k, v in metrics.items() if k not in exclude and k not in flags] or \
+        [v for k, v in metrics.items() if k not in flags]
     return float(sum(values) / len(values)) if values else 0.0
 
 
@@ -166,7 +172,7 @@ class OpenEvolveEvaluator:
     def score(self, outputs: list, seconds: list[float]) -> dict:
         out = outputs[0]
         metrics = {k: float(v) for k, v in out["metrics"].items()}
-        value = fitness(metrics, self.exclude)
+        value = fitness(metrics, self.exclude, tuple(out.get("flags") or ()))
         if not math.isfinite(value):
             raise ValueError(f"the evaluator's score is {value}")
         return {**metrics, "score": value, "cascade_stages": float(out["stages"]),

@@ -205,7 +205,7 @@ def test_an_evaluator_imports_siblings_reads_relative_files_and_runs_the_program
 
 def _folder(tmp_path, evaluator: str, config: str | None = None):
     root = tmp_path / "cascade"
-    root.mkdir()
+    root.mkdir(parents=True)
     source = (bundled_root() / "function_minimization" / "initial_program.py").read_text()
     (root / "initial_program.py").write_text(source)
     (root / "evaluator.py").write_text(evaluator)
@@ -232,7 +232,13 @@ def test_stage_three_runs_only_when_a_second_threshold_passes(tmp_path):
     assert ev.metrics["cascade_stages"] == 2 and "three" not in ev.metrics
 
 
-def test_booleans_count_in_the_fallback_mean_as_openevolve_counts_them(tmp_path):
-    ev = _folder(tmp_path, "def evaluate(path):\n    return {'valid': True, 'value': 0.0}\n",
+def test_booleans_are_flags_in_the_fitness_but_count_in_thresholds_as_in_openevolve(tmp_path):
+    ev = _folder(tmp_path, "def evaluate(path):\n    return {'valid': True, 'value': 0.25}\n",
                  "evaluator:\n  cascade_evaluation: false\n")
-    assert ev.status == "ok" and ev.score == 0.5
+    assert ev.status == "ok" and ev.score == 0.25  # OpenEvolve 0.4 leaves flags out
+    stages = ("def evaluate_stage1(path):\n    return {'valid': True, 'a': 0.2}\n"
+              "def evaluate_stage2(path):\n    return {'b': 0.9}\n"
+              "def evaluate(path):\n    return {}\n")
+    ev = _folder(tmp_path / "2", stages)  # (1 + 0.2) / 2 passes 0.5: stage 2 runs
+    assert ev.metrics["cascade_stages"] == 2
+    assert ev.score == pytest.approx((1.0 + 0.2 + 0.9) / 3)  # merged: the flag is a number
