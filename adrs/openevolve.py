@@ -119,8 +119,12 @@ def _adrs_done(metrics, notes, stages):
 
 def _adrs_parts(result):
     """(numeric metrics, artifacts as text) of what evaluate() returned."""
+    import asyncio
+    import inspect
     import math
 
+    if inspect.iscoroutine(result):  # `async def evaluate`: awaited here
+        result = asyncio.run(result)
     metrics = getattr(result, "metrics", result)
     if not isinstance(metrics, dict):
         raise TypeError(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")

@@ -217,6 +217,14 @@ def answer():
 '''
 
 
+def test_an_async_evaluate_is_awaited(tmp_path):
+    root = _write(tmp_path / "async", {"initial_program.py": ARTIFACT_PROGRAM,
+                                       "evaluator.py": ARTIFACT_EVALUATOR.replace(
+                                           "def evaluate(", "async def evaluate(")})
+    ev = _evaluate(root)
+    assert ev.status == "ok" and ev.score == pytest.approx(0.4), ev.error
+
+
 def test_a_candidate_that_reads_stdin_at_import_does_not_hang(tmp_path):
     root = _write(tmp_path / "stdin", {"initial_program.py": STDIN_PROGRAM,
                                        "evaluator.py": STDIN_EVALUATOR})
