@@ -169,6 +169,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("problem", help="problem name or folder path")
     ev.add_argument("program", type=Path, help="Python file defining the entry point")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
+    ev.add_argument("--judging-seed", type=int, help="judge on the private data drawn from "
+                    "this seed, as a run does (default: the problem's public data)")
     _sandbox_arg(ev)
     ev.set_defaults(func=_cmd_eval)
 
@@ -498,6 +500,11 @@ def _cmd_eval(args) -> int:
 
     problem, source, limits = _problem_and_program(args)
     _say_sandbox(limits.mode)
+    if args.judging_seed is not None:
+        if not problem.judges_privately:
+            raise UserError(f"{problem.name} has only public judging data (its evaluator "
+                            "has no private(seed)); drop --judging-seed")
+        problem = problem.judged_on(args.judging_seed)
     ev = evaluate(problem, source, limits)
     if args.json:
         print(json.dumps(ev.__dict__, indent=2))

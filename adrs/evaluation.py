@@ -68,7 +68,7 @@ def _score(problem: Problem, out: Outcome) -> Evaluation:
         return Evaluation("failed", failure=out.failure, error=out.error,
                           seconds=out.wall_seconds, artifacts=artifacts.from_failure(out.log))
     try:
-        metrics = problem.evaluator.score(out.outputs, out.seconds)
+        metrics = problem.evaluator.score(out.outputs, trusted_seconds(out))
     except ValueError as exc:  # the problem's way of saying "invalid output"
         return Evaluation("failed", failure="invalid_output", error=_line(exc),
                           seconds=out.wall_seconds)
@@ -81,6 +81,14 @@ def _score(problem: Problem, out: Outcome) -> Evaluation:
                           error=f"the scorer returned score={score!r}", seconds=out.wall_seconds)
     numbers, notes = artifacts.split_scored(metrics)
     return Evaluation("ok", float(score), numbers, seconds=out.wall_seconds, artifacts=notes)
+
+
+def trusted_seconds(out: Outcome) -> list[float]:
+    """Each case's time as the scorer sees it: the CPU time the kernel charged to the
+    sandbox during the call (every process and thread in it), which machine load
+    barely moves, or the parent's wall clock where there are no cgroups. Never a
+    time the candidate measured itself."""
+    return list(out.cpu_seconds) if out.cpu_seconds is not None else list(out.seconds or [])
 
 
 def _line(exc: Exception) -> str:

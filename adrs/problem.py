@@ -20,7 +20,12 @@ A problem is a folder with a `problem.toml` manifest:
 The evaluator object provides `entrypoint` (the function the candidate must
 define), `cases()` (keyword arguments for each call, plain data) and
 `score(outputs, seconds)` returning a dict of metrics with a `score` to
-maximise; it raises ValueError for an invalid output. Optionally, `probes()`
+maximise; it raises ValueError for an invalid output. `seconds` are measured by
+the trusted parent, per case: the CPU time charged to the sandbox during the
+call (robust to machine load), or wall-clock time where there are no cgroups.
+Optionally `private(seed)` returns the evaluator judging on data drawn from
+`seed`: each run draws one no candidate can know (adrs.judging), so cases must
+not reveal what the score is computed on. Optionally, `probes()`
 gives a few cheap inputs for functional hashing (candidates with equal outputs
 on them are treated as equivalent) and `probe_rtol` the relative tolerance
 for comparing float outputs; `noisy = True` if one program's score varies
@@ -48,7 +53,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -123,6 +128,18 @@ class Problem:
     @property
     def probe_rtol(self) -> float:
         return float(getattr(self.evaluator, "probe_rtol", 1e-6))
+
+    def judged_on(self, seed: int | None) -> Problem:
+        """This problem judged on private data drawn from `seed` (adrs.judging), where its
+        evaluator supports it; None or no `private`: as it is (public data)."""
+        private = getattr(self.evaluator, "private", None)
+        if seed is None or not callable(private):
+            return self
+        return replace(self, evaluator=private(seed))
+
+    @property
+    def judges_privately(self) -> bool:
+        return callable(getattr(self.evaluator, "private", None))
 
     @property
     def noisy(self) -> bool:

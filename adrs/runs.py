@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adrs import config as configuration
-from adrs import confine, openevolve
+from adrs import confine, judging, openevolve
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.loop import RunContext
@@ -44,9 +44,10 @@ def _start(problem: Problem, cfg, *, name: str | None, db: str | None,
     name = name or f"{problem.name}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = archive / name
     store = _store(db, run_dir, create=True)
+    seed = judging.private_seed(cfg.seed) if problem.judges_privately else None
     run = store.create_run(name, problem.name, problem.spec or str(problem.root),
-                           cfg.to_dict(), cfg.seed, cfg.iterations)
-    return RunContext(store, run, problem, cfg, run_dir)
+                           cfg.to_dict(), cfg.seed, cfg.iterations, seed)
+    return RunContext(store, run, problem.judged_on(seed), cfg, run_dir)
 
 
 def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | None = None,
@@ -109,7 +110,8 @@ def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunC
     cfg = configuration.build(src.config, {"mutator": {"kind": "replay", "replay_run": src.name}},
                               where=f"stored config of run {src.name}")
     last = max((r.iteration for r in store.history(src.id)), default=0)
-    run = store.create_run(into, src.problem, src.problem_path, cfg.to_dict(), cfg.seed, last)
+    run = store.create_run(into, src.problem, src.problem_path, cfg.to_dict(), cfg.seed, last,
+                           src.judging_seed)
     return RunContext(store, run, _problem_of(src), cfg, run_dir)
 
 
@@ -161,6 +163,11 @@ def _store(db: str | None, run_dir: Path, create: bool) -> Store:
 
 
 def _problem_of(run: Run) -> Problem:
+    """The run's problem, judged on the run's private data."""
+    return _stored_problem(run).judged_on(run.judging_seed)
+
+
+def _stored_problem(run: Run) -> Problem:
     if run.problem_path.startswith("["):  # the three files of an OpenEvolve problem
         return openevolve.load_files(openevolve.Files.from_spec(run.problem_path))
     root = Path(run.problem_path)

@@ -42,8 +42,11 @@ CREDENTIALS = (".ray", ".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".do
 
 
 def credential_paths() -> tuple[str, ...]:
+    from adrs.judging import key_path
+
     home = os.path.expanduser("~")
-    return tuple(p for p in (os.path.join(home, c) for c in CREDENTIALS) if os.path.exists(p))
+    found = [os.path.join(home, c) for c in CREDENTIALS] + [str(key_path().parent)]
+    return tuple(p for p in found if os.path.exists(p))
 
 
 @functools.lru_cache(maxsize=1)

@@ -45,7 +45,7 @@ class Scenario:
     skew: float  # std of log-popularity across experts
     drift: float  # std of the per-window change in log-popularity
     tokens: int = 16384  # tokens routed per layer per window
-    windows: int = 4
+    windows: int = 6  # placed on 0, 2, 4; judged on 1, 3, 5
 
 
 SCENARIOS = (

@@ -14,9 +14,10 @@ same learning-rate tuning budget (optuna TPE, seeded) so none can win by hiding
 a better default learning rate.
 
 This module is the problem's *harness*: its source also runs inside the
-sandbox child, where `run_task` (the entry point) finds the candidate's
-functions in the global `candidate`. It must therefore use only numpy, the
-standard library and optuna, and import nothing from this project.
+sandbox child, where `run_task` (the entry point) starts the candidate in a
+process of its own (CandidateProcess, below) from the global `candidate_source`.
+It must therefore use only numpy, the standard library and optuna, and import
+nothing from this project.
 """
 
 from __future__ import annotations
@@ -57,14 +58,16 @@ class Quadratic(Task):
         rng = np.random.default_rng([seed, 1])
         q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
         self.a = q @ np.diag(np.logspace(0, 3, dim)) @ q.T
-        self.x0 = rng.normal(size=dim) / math.sqrt(dim)
+        self.center = rng.normal(size=dim)  # the optimum: drawn, not a known constant
+        self.x0 = self.center + rng.normal(size=dim) / math.sqrt(dim)
 
     def params0(self):
         return [self.x0.copy()]
 
     def loss_grad(self, params, rng=None):
-        ax = self.a @ params[0]
-        return 0.5 * float(params[0] @ ax), [ax]
+        d = params[0] - self.center
+        ad = self.a @ d
+        return 0.5 * float(d @ ad), [ad]
 
 
 class Rosenbrock(Task):
@@ -74,13 +77,14 @@ class Rosenbrock(Task):
 
     def __init__(self, seed: int = 0):
         rng = np.random.default_rng([seed, 2])
-        self.x0 = np.array([-1.2, 1.0]) + 0.05 * rng.normal(size=2)
+        self.shift = rng.normal(size=2)  # the valley, and its optimum, moved by this
+        self.x0 = np.array([-1.2, 1.0]) + 0.05 * rng.normal(size=2) + self.shift
 
     def params0(self):
         return [self.x0.copy()]
 
     def loss_grad(self, params, rng=None):
-        x, y = params[0]
+        x, y = params[0] - self.shift
         loss = (1 - x) ** 2 + 100 * (y - x * x) ** 2
         gx = -2 * (1 - x) - 400 * x * (y - x * x)
         return float(loss), [np.array([gx, 200 * (y - x * x)])]
@@ -215,36 +219,197 @@ HELDOUT_TASKS = ("matrix_factorization", "noisy_regression")
 
 
 # --- judging an optimizer --------------------------------------------------------
+#
+# The candidate never runs in this process. This process (the harness: task data,
+# the run's judging seed, the tuning) starts one plain Python process for the
+# candidate, which loads its source and answers init/update requests over pipes
+# as raw float64 arrays; its state never leaves it. So the candidate cannot read
+# the task instances, walk the harness's frames or patch its bookkeeping, and
+# what comes back is only numbers of known shapes. Each tuning trial runs on its
+# own task instance (drawn from the seed and the trial number), so remembering an
+# earlier trial's solution gains nothing.
 
 
 class BrokenOptimizer(ValueError):
     """The optimizer broke the contract (shapes, types, non-finite values everywhere)."""
 
 
-def _frozen(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    out = []
-    for a in arrays:
-        a = a.copy()
-        a.setflags(write=False)
-        out.append(a)
+class CandidateError(RuntimeError):
+    """The candidate's init or update raised; the message is its exception."""
+
+
+# Frames: a request is struct REQUEST (op, step, lr, payload bytes) then the payload;
+# init's payload is a JSON list of shapes then the arrays, update's the params then
+# the grads, raw float64. A reply is struct REPLY (status, payload bytes) then the
+# new params, raw (status 0), or a message (1: contract broken, 2: it raised).
+REQUEST, REPLY = "<BIdQ", "<BQ"
+INIT, UPDATE = 1, 2
+
+PROCESS = r'''
+import json, struct, sys, types
+
+import numpy as np
+
+REQUEST, REPLY = "<BIdQ", "<BQ"
+
+
+def read(fh, n):
+    data = fh.read(n)
+    if len(data) != n:
+        raise SystemExit(0)
+    return data
+
+
+def arrays(body, shapes):
+    out, at = [], 0
+    for shape in shapes:
+        n = 8 * int(np.prod(shape, dtype=np.int64))
+        out.append(np.frombuffer(body, np.float64, n // 8, at).reshape(shape))
+        at += n  # frombuffer over bytes: read-only arrays, as the contract says
     return out
 
 
-def _checked(new, like: list[np.ndarray]) -> list[np.ndarray]:
-    if not isinstance(new, (list, tuple)) or len(new) != len(like):
-        raise BrokenOptimizer(f"update must return a list of {len(like)} arrays as its new "
-                              f"params, got {type(new).__name__}")
-    out = []
-    for i, (n, p) in enumerate(zip(new, like, strict=True)):
-        a = np.asarray(n, dtype=float)
-        if a.shape != p.shape:
-            raise BrokenOptimizer(f"update returned params[{i}] of shape {a.shape}, "
-                                  f"expected {p.shape}")
-        out.append(a)
-    return out
+def reply(fh, status, payload):
+    fh.write(struct.pack(REPLY, status, len(payload)) + payload)
+    fh.flush()
 
 
-def train(task: Task, init, update, lr: float, seed: int = 0) -> dict:
+def update(module, state, shapes, body, step, lr):
+    n = len(shapes)
+    both = arrays(body, shapes + shapes)
+    new, state = module.update(both[:n], both[n:], state, step, lr)
+    if not isinstance(new, (list, tuple)) or len(new) != n:
+        return 1, (f"update must return a list of {n} arrays as its new params, "
+                   f"got {type(new).__name__}").encode(), state
+    new = [np.asarray(a, dtype=np.float64) for a in new]
+    for i, (a, shape) in enumerate(zip(new, shapes)):
+        if a.shape != tuple(shape):
+            return 1, (f"update returned params[{i}] of shape {a.shape}, expected "
+                       f"{tuple(shape)}").encode(), state
+    return 0, b"".join(np.ascontiguousarray(a).tobytes() for a in new), state
+
+
+def main():
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # the candidate's prints must not corrupt the protocol
+    size = struct.unpack("<Q", read(inp, 8))[0]
+    module = types.ModuleType("candidate")
+    sys.modules["candidate"] = module
+    try:
+        source = read(inp, size).decode()
+        exec(compile(source, "<candidate>", "exec", dont_inherit=True), module.__dict__)
+    except BaseException as exc:
+        return reply(out, 2, f"{type(exc).__name__}: {exc}".encode())
+    missing = [f for f in ("init", "update") if not callable(getattr(module, f, None))]
+    if missing:
+        return reply(out, 1, f"the program defines no {missing[0]}() function".encode())
+    reply(out, 0, b"")
+    state, shapes = None, []
+    while True:
+        op, step, lr, size = struct.unpack(REQUEST, read(inp, struct.calcsize(REQUEST)))
+        body = read(inp, size)
+        try:
+            if op == 1:
+                cut = body.index(b"\n")
+                shapes = [tuple(s) for s in json.loads(body[:cut])]
+                state = module.init(arrays(body[cut + 1:], shapes))
+                status, payload = 0, b""
+            else:
+                status, payload, state = update(module, state, shapes, body, step, lr)
+        except BaseException as exc:
+            status, payload = 2, f"{type(exc).__name__}: {exc}".encode()
+        reply(out, status, payload)
+
+
+main()
+'''
+
+
+class CandidateProcess:
+    """The candidate's optimizer in its own process, called like init/update."""
+
+    def __init__(self, source: str):
+        import os
+        import struct
+        import subprocess
+        import sys
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = subprocess.Popen([sys.executable, "-c", PROCESS], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, close_fds=True, env=env)
+        self._write(struct.pack("<Q", len(source.encode())) + source.encode())
+        self._reply(0)
+
+    def init(self, params) -> None:
+        import json
+
+        shapes = json.dumps([list(p.shape) for p in params]).encode() + b"\n"
+        self._request(INIT, 0, 0.0, shapes + _raw(params))
+        self._reply(0)
+
+    def update(self, params, grads, step: int, lr: float) -> list[np.ndarray]:
+        self._request(UPDATE, step, lr, _raw(params) + _raw(grads))
+        body = self._reply(8 * sum(p.size for p in params))
+        out, at = [], 0
+        for p in params:  # exactly the shapes they must have: nothing else is believed
+            out.append(np.frombuffer(body, np.float64, p.size, at).reshape(p.shape))
+            at += 8 * p.size
+        return out
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def _request(self, op: int, step: int, lr: float, payload: bytes) -> None:
+        import struct
+
+        self._write(struct.pack(REQUEST, op, step, lr, len(payload)) + payload)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise CandidateError("the candidate's process exited") from None
+
+    def _reply(self, expect: int) -> bytes:
+        import struct
+
+        status, size = struct.unpack(REPLY, self._read(struct.calcsize(REPLY)))
+        if status == 0 and size == expect:
+            return self._read(size)
+        if status in (1, 2) and size <= 4096:
+            message = self._read(size).decode("utf-8", "replace")
+            raise (BrokenOptimizer if status == 1 else CandidateError)(message[:300])
+        raise CandidateError("the candidate's process broke the protocol")
+
+    def _read(self, n: int) -> bytes:
+        data = self.proc.stdout.read(n)
+        if len(data) != n:
+            raise CandidateError("the candidate's process exited")
+        return data
+
+
+def _raw(arrays) -> bytes:
+    return b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays)
+
+
+def _undumpable() -> None:
+    """No other process of the same user may read or trace this one (PR_SET_DUMPABLE 0)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def instance_seed(seed: int, trial: int) -> int:
+    """The seed of one tuning trial's task instance."""
+    return int(np.random.SeedSequence([seed, trial]).generate_state(1)[0])
+
+
+def train(task: Task, opt: CandidateProcess, lr: float, seed: int = 0) -> dict:
     """Run the optimizer until the target or the step cap.
 
     Returns steps (the step the target was reached, or None), the full loss at
@@ -252,14 +417,13 @@ def train(task: Task, init, update, lr: float, seed: int = 0) -> dict:
     """
     params = task.params0()
     l0 = task.loss(params)
-    state = init(_frozen(params))
+    opt.init(params)
     rng = np.random.default_rng([seed, 7])
     loss, steps = l0, None
     for step in range(1, task.max_steps + 1):
         with np.errstate(all="ignore"):
             _, grads = task.loss_grad(params, rng)
-            new, state = update(_frozen(params), _frozen(grads), state, step, lr)
-            params = _checked(new, params)
+            params = opt.update(params, grads, step, lr)
             if step % CHECK_EVERY and step != task.max_steps:
                 continue
             loss = task.loss(params)
@@ -293,36 +457,45 @@ def objective(task: Task, result: dict, l0: float) -> float:
     return 2.0 - progress(l0, result["loss"], task.target)
 
 
-def tune_and_train(task: Task, init, update, trials: int, seed: int = 0) -> dict:
-    """The best of `trials` learning rates (optuna TPE, seeded), with its result."""
+def tune_and_train(name: str, opt: CandidateProcess, trials: int, seed: int = 0) -> dict:
+    """The best of `trials` learning rates (optuna TPE, seeded), each trial on its own
+    instance of the task, with its result and trial number."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    l0 = task.loss(task.params0())
     results: dict[int, dict] = {}
 
     def run(trial) -> float:
         lr = trial.suggest_float("lr", *LR_RANGE, log=True)
-        results[trial.number] = {**train(task, init, update, lr, seed), "lr": lr}
-        return objective(task, results[trial.number], l0)
+        task = TASKS[name](instance_seed(seed, trial.number))
+        results[trial.number] = {**train(task, opt, lr, seed), "lr": lr, "trial": trial.number}
+        return objective(task, results[trial.number], task.loss(task.params0()))
 
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(4, trials))
+    sampler = optuna.samplers.TPESampler(seed=seed % 2**32, n_startup_trials=min(4, trials))
     study = optuna.create_study(direction="minimize", sampler=sampler)
     study.optimize(run, n_trials=trials)
     return results[study.best_trial.number]
 
 
+ADRS_LOADS_CANDIDATE = True  # the child must not run it here: it runs in CandidateProcess
+_PROCESS: list = []
+if "candidate_source" in globals():  # in the sandbox: a syntax error is found at load,
+    compile(candidate_source, "<candidate>", "exec", dont_inherit=True)  # noqa: F821
+    _undumpable()  # and from now on no candidate process can read this one
+
+
 def run_task(task: str, seed: int = 0, trials: int = 8, lr: float = 0.0) -> dict:
     """The sandbox entry point: judge the candidate's optimizer on one task.
 
-    With `lr` > 0 (probes) the optimizer runs at that learning rate, untuned.
+    With `lr` > 0 (probes) the optimizer runs at that learning rate, untuned. One
+    candidate process serves every task of an evaluation.
     """
-    opt = globals().get("candidate")
-    for name in ("init", "update"):
-        if not callable(getattr(opt, name, None)):
-            raise BrokenOptimizer(f"the program defines no {name}() function")
-    t = Probe() if task == "probe" else TASKS[task](seed)
-    out = train(t, opt.init, opt.update, lr, seed) if lr > 0 else \
-        tune_and_train(t, opt.init, opt.update, trials, seed)
-    return {"steps": out["steps"], "diverged": out["diverged"], "lr": out.get("lr", lr),
-            "params": out["params"]}
+    if not _PROCESS:
+        _PROCESS.append(CandidateProcess(globals()["candidate_source"]))
+    opt = _PROCESS[0]
+    if task == "probe":
+        out = {**train(Probe(), opt, lr, seed), "lr": lr, "trial": 0}
+    else:
+        out = tune_and_train(task, opt, trials, seed)
+    return {"steps": out["steps"], "diverged": out["diverged"], "lr": out["lr"],
+            "trial": out["trial"], "params": out["params"]}

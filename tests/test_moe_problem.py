@@ -42,11 +42,26 @@ def test_wrong_shapes_are_an_invalid_output_failure(moe_problem):
 def test_a_slow_policy_loses_score_beyond_the_time_budget(moe_problem):
     fast = moe_problem.baselines["round_robin"].read_text()
     slow = fast.replace("    num_layers, num_experts = weight.shape",
-                        "    import time\n    time.sleep(0.06)\n"
+                        "    import time\n    t = time.process_time()\n"
+                        "    while time.process_time() - t < 0.06:\n        pass\n"
                         "    num_layers, num_experts = weight.shape", 1)
     a, b = _eval(moe_problem, fast), _eval(moe_problem, slow)
     assert b.metrics["balancedness"] == pytest.approx(a.metrics["balancedness"])
     assert b.metrics["speed_factor"] < 0.5 and b.score < a.score / 2
+
+
+def test_sleeping_costs_no_score_only_cpu_time_counts(moe_problem):
+    """Time is the CPU the kernel charged, not the wall clock a busy machine stretches."""
+    from adrs import cgroups
+
+    if "cpu" not in cgroups.hierarchies().names():
+        pytest.skip("no cgroup CPU accounting here: times are the parent's wall clock")
+    fast = moe_problem.baselines["round_robin"].read_text()
+    idle = fast.replace("    num_layers, num_experts = weight.shape",
+                        "    import time\n    time.sleep(0.06)\n"
+                        "    num_layers, num_experts = weight.shape", 1)
+    a, b = _eval(moe_problem, fast), _eval(moe_problem, idle)
+    assert b.metrics["speed_factor"] == 1.0 and b.score == a.score
 
 
 

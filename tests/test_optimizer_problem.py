@@ -91,8 +91,8 @@ def test_a_program_without_update_says_so():
 
 def test_claimed_success_is_checked_against_the_returned_parameters():
     ev = PROBLEM.evaluator
-    honest = {"steps": None, "diverged": False, "lr": 0.1,
-              "params": tasks.TASKS["quadratic"](0).params0()}
+    honest = {"steps": None, "diverged": False, "lr": 0.1, "trial": 3,
+              "params": ev.instance("quadratic", 3).params0()}
     forged = {**honest, "steps": 1}  # "reached the target at step 1" from the start point
     assert ev._task_metrics("quadratic", forged) == ev._task_metrics("quadratic", honest)
     assert ev._task_metrics("quadratic", forged)["quadratic_steps"] == -1

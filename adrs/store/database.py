@@ -131,12 +131,13 @@ class Store:
     # --- runs ---
 
     def create_run(self, name: str, problem: str, problem_path: str, config: dict,
-                   seed: int, iterations: int) -> Run:
+                   seed: int, iterations: int, judging_seed: int | None = None) -> Run:
         if self.get_run(name) is not None:
             raise UserError(f"run '{name}' already exists in {self.url}; "
                             f"continue it with `adrs resume {name}` or choose another --name")
         run = Run(name=name, problem=problem, problem_path=problem_path, config=config,
-                  seed=seed, iterations=iterations, status="running", elapsed_seconds=0.0)
+                  seed=seed, iterations=iterations, status="running", elapsed_seconds=0.0,
+                  judging_seed=judging_seed)
         with self.session() as s, s.begin():
             s.add(run)
         return run

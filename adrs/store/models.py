@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -53,6 +54,8 @@ class Run(Base):
     # the live controller ("host:pid") and its last heartbeat: adrs.controller_lease
     controller: Mapped[str | None] = mapped_column(String(200), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # the seed of the run's private judging data (adrs.judging); None: public data
+    judging_seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class LLMCall(Base):

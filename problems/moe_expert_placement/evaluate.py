@@ -2,14 +2,19 @@
 
 score = balancedness * speed_factor, where
   balancedness = mean over scenarios, windows and layers of mean/max GPU load,
-                 with the placement computed on window w and judged on window w+1;
-  speed_factor = 1 if the mean call takes at most TIME_BUDGET seconds, otherwise
-                 1 / (1 + (t - TIME_BUDGET) / TIME_BUDGET).
-Inside the budget runtime does not move the score, so scores are reproducible;
-beyond it, slowness costs proportionally.
+                 with the placement computed on window 2k and judged on window
+                 2k+1, which is never sent to the candidate;
+  speed_factor = 1 if the mean call takes at most TIME_BUDGET seconds of CPU,
+                 otherwise 1 / (1 + (t - TIME_BUDGET) / TIME_BUDGET).
+In a run the workloads come from the run's private judging seed (adrs.judging),
+so regenerating the public scenarios from the source predicts nothing; `adrs
+eval` judges on the public seeds. Times are the CPU time the kernel charged to
+the sandbox during each call, so machine load does not move the score.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,12 +37,22 @@ class Evaluator:
     probe_rtol = 1e-6  # placements are integers; this only matters for float outputs
     volatile_metrics = ("call_ms",)  # measured: shown in prompts it would vary run to run
 
-    def __init__(self, topology: Topology | None = None, scenarios=SCENARIOS):
+    def __init__(self, topology: Topology | None = None, scenarios=SCENARIOS,
+                 judging_seed: int | None = None):
         self.topology = topology = topology or Topology()
         self.scenarios = scenarios
-        self._loads = [expert_loads(topology, s) for s in scenarios]
-        # (scenario index, window): place on this window, judge on the next one
-        self._pairs = [(i, w) for i, s in enumerate(scenarios) for w in range(s.windows - 1)]
+        self.judging_seed = judging_seed
+        self._public = [expert_loads(topology, s) for s in scenarios]  # probes' source
+        self._loads = self._public if judging_seed is None else \
+            [expert_loads(topology, replace(s, seed=_derived(judging_seed, i)))
+             for i, s in enumerate(scenarios)]
+        # (scenario index, window): place on an even window, judge on the odd one after
+        # it; odd windows never enter the sandbox
+        self._pairs = [(i, w) for i, s in enumerate(scenarios) for w in range(0, s.windows - 1, 2)]
+
+    def private(self, seed: int) -> Evaluator:
+        """Judged on workloads drawn from `seed` (a run's, adrs.judging), not the public ones."""
+        return Evaluator(self.topology, self.scenarios, seed)
 
     def cases(self) -> list[dict]:
         t = self.topology
@@ -53,7 +68,7 @@ class Evaluator:
         (uniform load), a single hot expert, and idle experts.
         """
         t = self.topology
-        skewed, drifting = self._loads[1][0, :2], self._loads[2][1, 2:3]
+        skewed, drifting = self._public[1][0, :2], self._public[2][1, 2:3]
         uniform = np.full((1, t.num_experts), 256, dtype=np.int64)
         hot = np.ones((1, t.num_experts), dtype=np.int64)
         hot[0, 5] = 10_000
@@ -82,3 +97,8 @@ class Evaluator:
                 "node_balancedness": float(np.mean(node_bal)), "call_ms": call * 1000,
                 "speed_factor": speed,
                 **{f"balancedness_{k}": float(np.mean(v)) for k, v in gpu_bal.items()}}
+
+
+def _derived(judging_seed: int, scenario: int) -> int:
+    """One scenario's workload seed, from the run's judging seed."""
+    return int(np.random.SeedSequence([judging_seed, scenario]).generate_state(1)[0])

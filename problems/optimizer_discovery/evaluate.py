@@ -1,11 +1,15 @@
 """Scorer for optimizer_discovery: trusted code, runs in the controller.
 
-The sandbox runs the harness (evaluators/optimizer_tasks.py) around the
-candidate's init/update: for each task it tunes the learning rate with the
-same budget for everyone (optuna TPE, seeded, TRIALS trials) and returns the
-best run's step count and final parameters. Here the loss at those parameters
-is recomputed with the trusted task code, so a claimed success that the
-parameters do not bear out counts as a miss.
+The sandbox runs the harness (evaluators/optimizer_tasks.py), which runs the
+candidate's init/update in a process of its own and, for each task, tunes the
+learning rate with the same budget for everyone (optuna TPE, seeded, TRIALS
+trials, each on its own task instance) and returns the best trial's number,
+step count and final parameters. Here the loss at those parameters is
+recomputed on that trial's instance, rebuilt from the seed, so a claimed success
+that the parameters do not bear out counts as a miss. In a run the instances
+come from the run's private judging seed (adrs.judging): the candidate cannot
+know the data, the optima or the starting points; `adrs eval` uses the public
+SEED.
 
 Per task: reached the target in s steps -> Adam's steps / s (Adam scores 1;
 capped at 2); missed -> 0.5 * the share of the way to the target covered (in
@@ -36,13 +40,21 @@ class Evaluator:
     probe_rtol = 1e-6
     volatile_metrics = ("seconds",)  # measured: left out of prompts
 
-    def __init__(self):
-        self.tasks = {name: cls(SEED) for name, cls in tasks.TASKS.items()}
+    def __init__(self, seed: int = SEED):
+        self.seed = seed  # of the task instances: public SEED, or a run's judging seed
         self.order = list(tasks.SEARCH_TASKS + tasks.HELDOUT_TASKS)
         self.reference = json.loads(REFERENCE.read_text()) if REFERENCE.is_file() else {}
 
+    def private(self, seed: int) -> Evaluator:
+        """Judged on task instances drawn from `seed` (a run's, adrs.judging)."""
+        return Evaluator(seed)
+
     def cases(self) -> list[dict]:
-        return [{"task": name, "seed": SEED, "trials": TRIALS} for name in self.order]
+        return [{"task": name, "seed": self.seed, "trials": TRIALS} for name in self.order]
+
+    def instance(self, name: str, trial: int) -> tasks.Task:
+        """The task instance of one tuning trial, rebuilt here from the seed."""
+        return tasks.TASKS[name](tasks.instance_seed(self.seed, trial))
 
     def probes(self) -> list[dict]:
         """Six untuned steps on a tiny quadratic at two learning rates."""
@@ -60,7 +72,10 @@ class Evaluator:
         return metrics
 
     def _task_metrics(self, name: str, out: dict) -> dict:
-        task = self.tasks[name]
+        trial = out.get("trial")
+        if not isinstance(trial, int) or not 0 <= trial < TRIALS:
+            raise ValueError(f"{name}: no such tuning trial: {trial!r}")
+        task = self.instance(name, trial)
         if out["diverged"]:
             raise ValueError(f"the optimizer diverged at every learning rate tried on {name}")
         params = [np.asarray(p, dtype=float) for p in out["params"]]
