@@ -32,8 +32,9 @@ class Hierarchies:
 
     memory: Path | None
     pids: Path | None
-    cpu: Path | None
+    cpu: Path | None  # CPU accounting
     v2: bool
+    throttle: Path | None = None  # a CPU quota (v1: the cpu controller; v2: cpu.max)
 
     def names(self) -> list[str]:
         return [n for n in ("memory", "pids", "cpu") if getattr(self, n) is not None]
@@ -46,9 +47,9 @@ def hierarchies() -> Hierarchies:
         have = set(_read(v2 / "cgroup.subtree_control").split())
         pick = {c: v2 if c in have else None for c in ("memory", "pids", "cpu")}
         if any(pick.values()):
-            return Hierarchies(pick["memory"], pick["pids"], pick["cpu"], True)
+            return Hierarchies(pick["memory"], pick["pids"], pick["cpu"], True, pick["cpu"])
     return Hierarchies(_v1("memory", "memory.limit_in_bytes"), _v1("pids", "pids.max"),
-                       _v1("cpuacct", "cpuacct.usage"), False)
+                       _v1("cpuacct", "cpuacct.usage"), False, _v1("cpu", "cpu.cfs_quota_us"))
 
 
 def _own(controller: str) -> str:
@@ -110,17 +111,35 @@ def _read(path: Path) -> str:
 class Group:
     """The groups of one evaluation, one per hierarchy (one in all under v2)."""
 
-    def __init__(self, memory_mb: int, max_tasks: int):
+    def __init__(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0):
         found = hierarchies()
         name = f"adrs-{os.getpid()}-{next(_ids)}"
         self.paths: dict[str, Path] = {}
-        for controller in found.names():
+        wanted = found.names() + (["throttle"] if cpu_share > 0 and found.throttle else [])
+        for controller in wanted:
             path = getattr(found, controller) / name
             with contextlib.suppress(FileExistsError):
                 path.mkdir()
             self.paths[controller] = path
         self.v2 = found.v2
         self._limit(memory_mb, max_tasks)
+        if "throttle" in self.paths:
+            self._throttle(cpu_share)
+
+    def _throttle(self, cpu_share: float) -> None:
+        """At most `cpu_share` CPUs for everything in the group (CFS bandwidth control)."""
+        period = 100_000
+        quota = max(1000, int(cpu_share * period))
+        path = self.paths["throttle"]
+        if self.v2:
+            (path / "cpu.max").write_text(f"{quota} {period}")
+        else:
+            (path / "cpu.cfs_period_us").write_text(str(period))
+            (path / "cpu.cfs_quota_us").write_text(str(quota))
+
+    @property
+    def throttles_cpu(self) -> bool:
+        return "throttle" in self.paths
 
     def _limit(self, memory_mb: int, max_tasks: int) -> None:
         mem, pids = self.paths.get("memory"), self.paths.get("pids")
@@ -198,7 +217,7 @@ def kill_all(path: Path, v2: bool) -> None:
 def sweep() -> int:
     """Remove groups that dead adrs processes left behind (kill -9 of a controller)."""
     found, removed = hierarchies(), 0
-    for parent in {getattr(found, c) for c in found.names()}:
+    for parent in {getattr(found, c) for c in found.names()} | {found.throttle} - {None}:
         for group in parent.glob("adrs-*-*"):
             owner = group.name.split("-")[1]
             if owner.isdigit() and not Path(f"/proc/{owner}").exists():

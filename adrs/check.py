@@ -4,22 +4,25 @@ Each check prints one line: `ok` with what was measured, or `FAIL` naming the
 file and the fix. Checks: the manifest and evaluator load; the evolve-block
 markers are well formed; the initial program runs in the sandbox and returns
 valid metrics; the score is the same on a second evaluation (or the evaluator
-declares `noisy = True`); probes are cheap next to a full evaluation; every
-baseline runs.
+declares `noisy = True`) and with the sandbox slowed to a quarter of a CPU (as on
+a busy machine); a run judges on
+private data (a warning when the judged data is public or private(seed) changes
+nothing); probes are cheap next to a full evaluation; every baseline runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from adrs import evolve_block
+from adrs import cgroups, evolve_block
 from adrs.config import build
 from adrs.errors import UserError
 from adrs.evaluation import Evaluation, evaluate
 from adrs.problem import MANIFEST, Problem, find_problem
 from adrs.sandbox import run_candidate
 
+SLOW_SHARE = 0.25  # of a CPU, for the load check: wall time stretches 4x, CPU time does not
 PROBE_SHARE = 0.25  # probes costing more than this share of an evaluation defeat their purpose
 
 
@@ -28,9 +31,11 @@ class Finding:
     ok: bool
     check: str
     detail: str
+    warn: bool = False  # passes, but a search on it could be gamed or misled
 
     def __str__(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.check:18} {self.detail}"
+        label = "FAIL" if not self.ok else "warn" if self.warn else "ok  "
+        return f"{label}  {self.check:18} {self.detail}"
 
 
 def check(name_or_path: str) -> list[Finding]:
@@ -58,6 +63,8 @@ def _checks(problem: Problem) -> Iterator[Finding]:
     yield Finding(True, "initial program", f"score {first.score:.6g} in {first.seconds:.2f} s, "
                   f"metrics: {', '.join(sorted(first.metrics))}")
     yield _determinism(problem, first, evaluate(problem, problem.initial_source, limits))
+    yield _under_load(problem, first, limits)
+    yield _judging_data(problem, limits)
     yield _probes(problem, first, limits)
     for name, path in sorted(problem.baselines.items()):
         ev = evaluate(problem, path.read_text(), limits)
@@ -91,6 +98,41 @@ def _determinism(problem: Problem, a: Evaluation, b: Evaluation) -> Finding:
     return Finding(False, "determinism", f"the initial program scored {a.score!r} then "
                    f"{b.score!r}; seed the evaluator's randomness, or set noisy = True on the "
                    "Evaluator class if scores really vary")
+
+
+def _under_load(problem: Problem, quiet: Evaluation, limits) -> Finding:
+    """Re-evaluate with the box slowed to SLOW_SHARE of a CPU, as on a busy machine: a
+    score that moves depends on the wall clock (or on time the candidate measured)."""
+    if problem.noisy:
+        return Finding(True, "load", "skipped: the evaluator declares noisy = True")
+    if cgroups.hierarchies().throttle is None:
+        return Finding(True, "load", "skipped: no cgroup CPU controller here to slow the "
+                       "sandbox with")
+    slow = replace(limits, cpu_share=SLOW_SHARE, wall_seconds=limits.wall_seconds / SLOW_SHARE)
+    loaded = evaluate(problem, problem.initial_source, slow)
+    if loaded.status == "ok" and loaded.score == quiet.score:
+        return Finding(True, "load", f"the same score with the sandbox slowed to "
+                       f"{SLOW_SHARE:.0%} of a CPU")
+    got = f"{loaded.score!r}" if loaded.status == "ok" else f"{loaded.failure}"
+    return Finding(True, "load", f"load-sensitive: {quiet.score!r} at full speed, {got} with "
+                   f"the sandbox slowed to {SLOW_SHARE:.0%} of a CPU; time with the `seconds` "
+                   "score() is given (CPU time, measured by adrs) and count it only beyond a "
+                   "budget", warn=True)
+
+
+def _judging_data(problem: Problem, limits) -> Finding:
+    """Whether a run judges on data the candidate cannot know (docs/tutorial.md)."""
+    if not problem.judges_privately:
+        return Finding(True, "judging data", "public: a candidate can regenerate what it is "
+                       "judged on from the source; draw it from a seed in the evaluator's "
+                       "private(seed), and keep it out of cases()", warn=True)
+    one, two = problem.judged_on(1), problem.judged_on(2)
+    scores = [evaluate(p, problem.initial_source, limits, probe=False).score for p in (one, two)]
+    if one.cases_json == two.cases_json and scores[0] == scores[1]:
+        return Finding(True, "judging data", "private(seed) changes neither the cases nor the "
+                       "score; draw the judged data from the seed it is given", warn=True)
+    return Finding(True, "judging data", "private per run (the initial program scores "
+                   f"{scores[0]:.6g} and {scores[1]:.6g} on two judging seeds)")
 
 
 def _probes(problem: Problem, ev: Evaluation, limits) -> Finding:

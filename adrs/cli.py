@@ -449,7 +449,9 @@ def _cmd_check(args) -> int:
     for f in findings:
         print(f)
     failed = sum(not f.ok for f in findings)
-    print(f"{len(findings) - failed} passed, {failed} failed")
+    warned = sum(f.ok and f.warn for f in findings)
+    print(f"{len(findings) - failed} passed" + (f" ({warned} with a warning)" if warned else "")
+          + f", {failed} failed")
     return 1 if failed else 0
 
 

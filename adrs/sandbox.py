@@ -71,6 +71,7 @@ class Limits:
     file_mb: int = 64  # largest file it may write
     disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
     reply_mb: int = 16  # largest single reply (the parent decodes it: a cap on its memory too)
+    cpu_share: float = 0.0  # CPUs the box may use at most (cgroup CPU quota); 0 = no cap
     mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/confine.py
 
 
@@ -156,7 +157,8 @@ class _Box:
     def _start(self, hide, share) -> None:
         if self.layers.cgroups.names():
             self.group = cgroups.Group(self.limits.memory_mb,
-                                       self.limits.max_processes + OVERHEAD_TASKS)
+                                       self.limits.max_processes + OVERHEAD_TASKS,
+                                       self.limits.cpu_share)
         if not self.layers.namespaces:
             self.scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
         req_r, self.req_w = os.pipe()

@@ -18,7 +18,7 @@ def test_a_new_problem_passes_the_checker_searches_and_its_own_tests(tmp_path, c
     root = tmp_path / "fit"
     assert main(["check", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "6 passed, 0 failed" in out and "FAIL" not in out
+    assert "8 passed, 0 failed" in out and "FAIL" not in out and "warn" not in out
     ctx = start_run(str(root), name="r", db=None, archive=tmp_path / "archive",
                     config_file=None, overrides={"iterations": 20})
     Search(ctx, progress=False).run()
@@ -94,6 +94,35 @@ def test_the_checker_names_what_is_broken_and_where(tmp_path, case):
     assert sum(not f.ok for f in findings.values()) == 1  # nothing else is blamed
 
 
+WARNED = {
+    "a score from the candidate's own clock": (
+        # it pays a penalty when its wall clock runs far ahead of its CPU time
+        lambda r: _replace(r / "initial_program.py", "return 0.5 * x + 0.1",
+                           "import time\n    wall, cpu = time.perf_counter(), time.process_time()"
+                           "\n    sum(range(2_000_000))\n"
+                           "    slow = (time.perf_counter() - wall) > 2 * (time.process_time()"
+                           " - cpu)\n    return 0.5 * x + 0.1 + float(slow)"),
+        "load", "load-sensitive"),
+    "public judging data": (
+        lambda r: _replace(r / "evaluate.py", "    def private(self, seed):",
+                           "    def _not_private(self, seed):"),
+        "judging data", "public: a candidate can regenerate"),
+}
+
+
+@pytest.mark.parametrize("case", list(WARNED))
+def test_the_checker_warns_where_a_score_could_be_gamed_or_moved_by_load(tmp_path, case):
+    from adrs import cgroups
+
+    edit, which, words = WARNED[case]
+    if which == "load" and cgroups.hierarchies().throttle is None:
+        pytest.skip("no cgroup CPU controller here to slow the sandbox with")
+    findings = _broken(tmp_path, edit)
+    assert findings[which].ok and findings[which].warn, findings[which]
+    assert words in findings[which].detail, findings[which].detail
+    assert [f.check for f in findings.values() if f.warn] == [which]
+
+
 def test_a_packaged_plugin_is_found_through_its_entry_point(tmp_path):
     assert main(["new", "problem", "pkgfit", "--dir", str(tmp_path), "--package"]) == 0
     site = tmp_path / "site"
@@ -111,7 +140,7 @@ def test_a_packaged_plugin_is_found_through_its_entry_point(tmp_path):
     listing = adrs("problems").stdout
     assert "pkgfit" in listing and "entry point (adrs_problem_pkgfit)" in listing
     checked = adrs("check", "pkgfit")
-    assert checked.returncode == 0 and "6 passed, 0 failed" in checked.stdout, checked.stdout
+    assert checked.returncode == 0 and "8 passed, 0 failed" in checked.stdout, checked.stdout
     run = adrs("run", "pkgfit", "--iterations", "5", "--quiet")
     assert run.returncode == 0 and "finished" in run.stdout, run.stderr
 
