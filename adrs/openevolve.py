@@ -19,6 +19,7 @@ docs/openevolve.md compares the two point by point.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import sys
@@ -64,9 +65,12 @@ _adrs_sys.modules.setdefault("openevolve.evaluation_result", _adrs_mod)
 # Runs after it: the entry point the sandbox calls.
 _ENTRY = '''
 
-def adrs_openevolve_evaluate(cascade, thresholds, exclude, suffix):
+def adrs_openevolve_evaluate(cascade, thresholds, exclude, suffix, judging_seed=None):
     import os
     import tempfile
+
+    if judging_seed is not None:  # a run's private seed, for evaluators that read it
+        os.environ["ADRS_JUDGING_SEED"] = str(judging_seed)
 
     path = os.path.join(tempfile.gettempdir(), "program" + suffix)
     with open(path, "w") as fh:
@@ -172,6 +176,14 @@ class OpenEvolveEvaluator:
 
     def cases(self) -> list[dict]:
         return [self.case]
+
+    def private(self, seed: int) -> OpenEvolveEvaluator:
+        """Judged with $ADRS_JUDGING_SEED set in the evaluator's process: an evaluator that
+        runs the candidate in a subprocess (and does not pass the variable on) can draw
+        its judging data from it; one that imports the candidate cannot keep it secret."""
+        judged = copy.copy(self)
+        judged.case = {**self.case, "judging_seed": seed}
+        return judged
 
     def score(self, outputs: list, seconds: list[float]) -> dict:
         out = outputs[0]

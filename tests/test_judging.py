@@ -237,3 +237,66 @@ def test_the_same_seed_gives_the_same_archive_beside_a_cpu_hog(tmp_path, name, i
         for h in hogs:
             h.kill()
     assert loaded == quiet
+
+
+BINS = ROOT / "problems" / "online_bin_packing"
+FMIN = ROOT / "problems" / "function_minimization"
+
+# Looks up the call stack and the heap for the item sequence, and claims one bin.
+BINS_SNOOP = '''
+
+def pack(items, capacity):  # the count the old evaluator believed
+    return 1
+
+
+def priority(item, bins):
+    import gc
+    import sys
+
+    frame, seen = sys._getframe(1), []
+    while frame is not None:
+        seen += [v for v in frame.f_locals.values() if isinstance(v, (list, np.ndarray))
+                 and len(v) > 50]
+        frame = frame.f_back
+    seen += [o for o in gc.get_objects() if isinstance(o, np.ndarray) and o.size >= 60]
+    if seen:  # it knows what is coming: would plan the packing offline
+        return np.arange(len(bins), dtype=float)
+    return _honest_priority(item, bins)
+'''
+
+
+def test_a_bin_packing_candidate_sees_no_future_items_and_cannot_report_its_bins():
+    public = find_problem(str(BINS))
+    honest = (BINS / "initial_program.py").read_text().replace(
+        "0.0 * waste - 1.0 * np.arange", "-waste - 0.0 * np.arange")  # best fit
+    attacker = _twin(honest, BINS_SNOOP, "priority")
+    for problem in (public, public.judged_on(PRIVATE)):
+        assert _score(problem, attacker) == _score(problem, honest)
+    assert _score(public.judged_on(PRIVATE), honest) != _score(public, honest)  # private data
+
+
+FMIN_KNOWN = '''
+
+def search_algorithm(iterations=1000, bounds=(-5.0, 5.0), seed=0):
+    return -1.7042, 0.6792, -100.0  # the public optimum, and a value it never reached
+'''
+
+FMIN_GRID = '''
+
+def search_algorithm(iterations=1000, bounds=(-5.0, 5.0), seed=0):
+    xs = np.linspace(bounds[0], bounds[1], 200)
+    best = min((evaluate_function(x, y), x, y) for x in xs for y in xs)  # 40,000 calls
+    return best[1], best[2], best[0]
+'''
+
+
+def test_a_minimiser_gains_nothing_from_the_public_optimum_or_a_larger_budget():
+    public = find_problem(str(FMIN))
+    private = public.judged_on(PRIVATE)
+    honest = (FMIN / "initial_program.py").read_text()
+    known = _twin(honest, FMIN_KNOWN, "search_algorithm")
+    assert _score(public, known) > _score(public, honest)  # on public data it would win
+    assert _score(private, known) < _score(private, honest)
+    grid = _twin(honest, FMIN_GRID, "search_algorithm")
+    ev = evaluate(private, grid, build(private.defaults).sandbox, probe=False)
+    assert ev.status == "failed" and "budget" in ev.error, ev.error

@@ -50,17 +50,16 @@ def test_config_yaml_is_mapped_and_the_rest_named(capsys):
         "checkpoint_interval, log_level" in err
 
 
-def test_the_cascade_stops_at_a_failed_stage():
+def test_the_bundled_cascade_runs_both_stages_and_checks_what_priority_returns():
     problem = find_problem("online_bin_packing")
     limits = build(problem.defaults).sandbox
     good = evaluate(problem, problem.initial_source, limits)
     assert good.status == "ok" and good.metrics["cascade_stages"] == 2
-    wasteful = problem.initial_source.replace(
-        "def pack(items, capacity):",
-        "def pack(items, capacity):\n    return 4 * len(items)\n\n\ndef _unused(items, capacity):")
-    ev = evaluate(problem, wasteful, limits)
-    assert ev.status == "ok" and ev.metrics["cascade_stages"] == 1 and ev.score < 0.5
-    assert "fill_ratio" not in ev.metrics  # stage 2 never ran
+    assert good.artifacts == {"note": "4 instances of 400 items"}
+    short = problem.initial_source.replace("    waste = bins - item\n",
+                                           "    waste = bins - item\n    return [1.0]\n")
+    ev = evaluate(problem, short, limits)
+    assert ev.status == "failed" and "finite scores, one per bin" in ev.error, ev.error
 
 
 def test_the_evaluator_runs_in_the_sandbox_with_subprocesses_allowed(tmp_path):
