@@ -221,7 +221,8 @@ def is_openevolve_folder(path: Path) -> bool:
 
 def folder_files(root: Path) -> Files:
     """A folder's files: evaluator.py, its one initial program (initial_program.*, else
-    the one initial*.* file) and its config (config.yaml, else the first config*.yaml)."""
+    the one initial* file, else the one init_* file) and its config (config.yaml, else
+    the first config*.yaml)."""
     initials = _initials(root)
     if len(initials) != 1:
         names = ", ".join(p.name for p in initials) or "none"
@@ -240,7 +241,7 @@ def _initials(root: Path) -> list[Path]:
     def sources(pattern: str) -> list[Path]:
         return sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix not in _NOT_CODE)
 
-    return sources(INITIAL_STEM + ".*") or sources("initial*")
+    return sources(INITIAL_STEM + ".*") or sources("initial*") or sources("init_*")
 
 
 def load(root: Path):

@@ -410,7 +410,9 @@ class _Box:
 
     def _out_of_memory(self) -> Outcome:
         return Outcome(False, failure="memory", log=self._tail(),
-                       error=f"exceeded {self.limits.memory_mb} MB of memory")
+                       error=f"exceeded {self.limits.memory_mb} MB of memory (if it needs "
+                       "more: memory_mb in [limits] of problem.toml, or "
+                       "evaluator.memory_limit_mb in an OpenEvolve config)")
 
     def _death(self) -> Outcome:
         try:

@@ -329,6 +329,12 @@ def test_any_file_names_and_the_three_path_cli_form_run_and_resume(tmp_path, cap
     assert run_status(store, store.get_run("three"))["iterations"] == 11
 
 
+def test_an_init_program_file_is_found_when_there_is_no_initial_one(tmp_path):
+    root = _write(tmp_path / "init", {"init_program.py": ARTIFACT_PROGRAM,
+                                      "evaluator.py": ARTIFACT_EVALUATOR})
+    assert find_problem(str(root)).initial_path.name == "init_program.py"
+
+
 def test_a_folder_declares_noise_and_limits_in_its_config(tmp_path):
     root = _write(tmp_path / "noisy", {"initial_program.py": ARTIFACT_PROGRAM,
                                        "evaluator.py": ARTIFACT_EVALUATOR,
