@@ -225,9 +225,9 @@ HELDOUT_TASKS = ("matrix_factorization", "noisy_regression")
 # candidate, which loads its source and answers init/update requests over pipes
 # as raw float64 arrays; its state never leaves it. So the candidate cannot read
 # the task instances, walk the harness's frames or patch its bookkeeping, and
-# what comes back is only numbers of known shapes. Each tuning trial runs on its
-# own task instance (drawn from the seed and the trial number), so remembering an
-# earlier trial's solution gains nothing.
+# what comes back is only numbers of known shapes. Each tuning trial is served by
+# a process forked from the loaded candidate that can start no process or thread
+# and open no file, so no trial can remember another's solution.
 
 
 class BrokenOptimizer(ValueError):
@@ -243,20 +243,25 @@ class CandidateError(RuntimeError):
 # the grads, raw float64. A reply is struct REPLY (status, payload bytes) then the
 # new params, raw (status 0), or a message (1: contract broken, 2: it raised).
 REQUEST, REPLY = "<BIdQ", "<BQ"
-INIT, UPDATE = 1, 2
+INIT, UPDATE, END = 1, 2, 3
 
 PROCESS = r'''
-import json, struct, sys, types
+import json, os, resource, struct, sys, types
 
 import numpy as np
 
 REQUEST, REPLY = "<BIdQ", "<BQ"
+ENDED = 17  # a trial's process exits with this after the harness's END, and only then
 
 
-def read(fh, n):
-    data = fh.read(n)
-    if len(data) != n:
-        raise SystemExit(0)
+def read(fd, n):
+    """Exactly n bytes, unbuffered: a forked trial reads from the same pipe next."""
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise SystemExit(0)
+        data += chunk
     return data
 
 
@@ -269,9 +274,10 @@ def arrays(body, shapes):
     return out
 
 
-def reply(fh, status, payload):
-    fh.write(struct.pack(REPLY, status, len(payload)) + payload)
-    fh.flush()
+def reply(fd, status, payload):
+    data = struct.pack(REPLY, status, len(payload)) + payload
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def update(module, state, shapes, body, step, lr):
@@ -290,7 +296,7 @@ def update(module, state, shapes, body, step, lr):
 
 
 def main():
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    inp, out = 0, 1  # raw descriptors: stdin, and stdout before prints are moved off it
     sys.stdout = sys.stderr  # the candidate's prints must not corrupt the protocol
     size = struct.unpack("<Q", read(inp, 8))[0]
     module = types.ModuleType("candidate")
@@ -304,10 +310,31 @@ def main():
     if missing:
         return reply(out, 1, f"the program defines no {missing[0]}() function".encode())
     reply(out, 0, b"")
+    while True:  # one forked process per trial: nothing it learns outlives the trial
+        head = read(inp, struct.calcsize(REQUEST))
+        pid = os.fork()
+        if pid == 0:
+            trial(module, inp, out, head)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != ENDED:  # the harness waits on a reply
+            reply(out, 2, b"the candidate's process died during a trial")
+        else:
+            reply(out, 0, b"")
+
+
+def trial(module, inp, out, head):
+    """Serve one trial (init, updates, end) with no way to leave anything behind: no
+    new processes, threads or file descriptors (so no files, pipes or sockets)."""
+    os.closerange(3, 65536)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (3, 3))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     state, shapes = None, []
     while True:
-        op, step, lr, size = struct.unpack(REQUEST, read(inp, struct.calcsize(REQUEST)))
+        op, step, lr, size = struct.unpack(REQUEST, head)
         body = read(inp, size)
+        if op == 3:
+            sys.stderr.flush()
+            os._exit(ENDED)
         try:
             if op == 1:
                 cut = body.index(b"\n")
@@ -319,6 +346,7 @@ def main():
         except BaseException as exc:
             status, payload = 2, f"{type(exc).__name__}: {exc}".encode()
         reply(out, status, payload)
+        head = read(inp, struct.calcsize(REQUEST))
 
 
 main()
@@ -334,7 +362,10 @@ class CandidateProcess:
         import subprocess
         import sys
 
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # one thread: a trial's forked process may not start any (RLIMIT_NPROC 0)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+               **{v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                   "MKL_NUM_THREADS")}}
         self.proc = subprocess.Popen([sys.executable, "-c", PROCESS], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, close_fds=True, env=env)
         self._write(struct.pack("<Q", len(source.encode())) + source.encode())
@@ -355,6 +386,11 @@ class CandidateProcess:
             out.append(np.frombuffer(body, np.float64, p.size, at).reshape(p.shape))
             at += 8 * p.size
         return out
+
+    def end(self) -> None:
+        """The trial is over: its process exits, taking the optimizer's state with it."""
+        self._request(END, 0, 0.0, b"")
+        self._reply(0)
 
     def close(self) -> None:
         self.proc.kill()
@@ -418,6 +454,13 @@ def train(task: Task, opt: CandidateProcess, lr: float, seed: int = 0) -> dict:
     params = task.params0()
     l0 = task.loss(params)
     opt.init(params)
+    try:
+        return _steps(task, opt, params, l0, lr, seed)
+    finally:
+        opt.end()
+
+
+def _steps(task: Task, opt, params, l0: float, lr: float, seed: int) -> dict:
     rng = np.random.default_rng([seed, 7])
     loss, steps = l0, None
     for step in range(1, task.max_steps + 1):
@@ -458,8 +501,9 @@ def objective(task: Task, result: dict, l0: float) -> float:
 
 
 def tune_and_train(name: str, opt: CandidateProcess, trials: int, seed: int = 0) -> dict:
-    """The best of `trials` learning rates (optuna TPE, seeded), each trial on its own
-    instance of the task, with its result and trial number."""
+    """The best of `trials` learning rates (optuna TPE, seeded) on the task's instance
+    for `seed`, with its result and trial number. Each trial is a fresh process forked
+    from the loaded candidate, so no trial can remember another's solution."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -467,7 +511,7 @@ def tune_and_train(name: str, opt: CandidateProcess, trials: int, seed: int = 0)
 
     def run(trial) -> float:
         lr = trial.suggest_float("lr", *LR_RANGE, log=True)
-        task = TASKS[name](instance_seed(seed, trial.number))
+        task = TASKS[name](instance_seed(seed, 0))
         results[trial.number] = {**train(task, opt, lr, seed), "lr": lr, "trial": trial.number}
         return objective(task, results[trial.number], task.loss(task.params0()))
 

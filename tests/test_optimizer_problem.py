@@ -57,7 +57,7 @@ def test_adam_reaches_every_target_and_matches_its_reference():
 
 def test_lion_reaches_its_targets_and_baselines_rank_sensibly():
     lion = _metrics(BASELINES["lion"].read_text())
-    for t in ("rosenbrock", "logistic", "mlp"):  # sign updates plateau elsewhere at fixed lr
+    for t in ("rosenbrock", "mlp"):  # sign updates plateau elsewhere at fixed lr
         assert lion[f"{t}_steps"] > 0, t
     sgd = _metrics(PROBLEM.initial_source)
     assert sgd["quadratic_steps"] == -1  # plain SGD cannot handle condition number 1000
@@ -92,7 +92,7 @@ def test_a_program_without_update_says_so():
 def test_claimed_success_is_checked_against_the_returned_parameters():
     ev = PROBLEM.evaluator
     honest = {"steps": None, "diverged": False, "lr": 0.1, "trial": 3,
-              "params": ev.instance("quadratic", 3).params0()}
+              "params": ev.instance("quadratic").params0()}
     forged = {**honest, "steps": 1}  # "reached the target at step 1" from the start point
     assert ev._task_metrics("quadratic", forged) == ev._task_metrics("quadratic", honest)
     assert ev._task_metrics("quadratic", forged)["quadratic_steps"] == -1

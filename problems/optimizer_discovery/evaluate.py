@@ -3,9 +3,9 @@
 The sandbox runs the harness (evaluators/optimizer_tasks.py), which runs the
 candidate's init/update in a process of its own and, for each task, tunes the
 learning rate with the same budget for everyone (optuna TPE, seeded, TRIALS
-trials, each on its own task instance) and returns the best trial's number,
-step count and final parameters. Here the loss at those parameters is
-recomputed on that trial's instance, rebuilt from the seed, so a claimed success
+trials, each in a fresh process forked from the loaded candidate) and returns
+the best trial's number, step count and final parameters. Here the loss at
+those parameters is recomputed on the task's instance, rebuilt from the seed, so a claimed success
 that the parameters do not bear out counts as a miss. In a run the instances
 come from the run's private judging seed (adrs.judging): the candidate cannot
 know the data, the optima or the starting points; `adrs eval` uses the public
@@ -52,9 +52,9 @@ class Evaluator:
     def cases(self) -> list[dict]:
         return [{"task": name, "seed": self.seed, "trials": TRIALS} for name in self.order]
 
-    def instance(self, name: str, trial: int) -> tasks.Task:
-        """The task instance of one tuning trial, rebuilt here from the seed."""
-        return tasks.TASKS[name](tasks.instance_seed(self.seed, trial))
+    def instance(self, name: str) -> tasks.Task:
+        """The task's instance (every tuning trial runs on it), rebuilt here from the seed."""
+        return tasks.TASKS[name](tasks.instance_seed(self.seed, 0))
 
     def probes(self) -> list[dict]:
         """Six untuned steps on a tiny quadratic at two learning rates."""
@@ -75,7 +75,7 @@ class Evaluator:
         trial = out.get("trial")
         if not isinstance(trial, int) or not 0 <= trial < TRIALS:
             raise ValueError(f"{name}: no such tuning trial: {trial!r}")
-        task = self.instance(name, trial)
+        task = self.instance(name)
         if out["diverged"]:
             raise ValueError(f"the optimizer diverged at every learning rate tried on {name}")
         params = [np.asarray(p, dtype=float) for p in out["params"]]
