@@ -392,10 +392,6 @@ class CandidateProcess:
         self._request(END, 0, 0.0, b"")
         self._reply(0)
 
-    def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
     def _request(self, op: int, step: int, lr: float, payload: bytes) -> None:
         import struct
 
@@ -438,11 +434,6 @@ def _undumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-
-
-def instance_seed(seed: int, trial: int) -> int:
-    """The seed of one tuning trial's task instance."""
-    return int(np.random.SeedSequence([seed, trial]).generate_state(1)[0])
 
 
 def train(task: Task, opt: CandidateProcess, lr: float, seed: int = 0) -> dict:
@@ -502,7 +493,7 @@ def objective(task: Task, result: dict, l0: float) -> float:
 
 def tune_and_train(name: str, opt: CandidateProcess, trials: int, seed: int = 0) -> dict:
     """The best of `trials` learning rates (optuna TPE, seeded) on the task's instance
-    for `seed`, with its result and trial number. Each trial is a fresh process forked
+    for `seed`, with its result. Each trial is a fresh process forked
     from the loaded candidate, so no trial can remember another's solution."""
     import optuna
 
@@ -511,8 +502,8 @@ def tune_and_train(name: str, opt: CandidateProcess, trials: int, seed: int = 0)
 
     def run(trial) -> float:
         lr = trial.suggest_float("lr", *LR_RANGE, log=True)
-        task = TASKS[name](instance_seed(seed, 0))
-        results[trial.number] = {**train(task, opt, lr, seed), "lr": lr, "trial": trial.number}
+        task = TASKS[name](seed)
+        results[trial.number] = {**train(task, opt, lr, seed), "lr": lr}
         return objective(task, results[trial.number], task.loss(task.params0()))
 
     sampler = optuna.samplers.TPESampler(seed=seed % 2**32, n_startup_trials=min(4, trials))
@@ -538,8 +529,8 @@ def run_task(task: str, seed: int = 0, trials: int = 8, lr: float = 0.0) -> dict
         _PROCESS.append(CandidateProcess(globals()["candidate_source"]))
     opt = _PROCESS[0]
     if task == "probe":
-        out = {**train(Probe(), opt, lr, seed), "lr": lr, "trial": 0}
+        out = {**train(Probe(), opt, lr, seed), "lr": lr}
     else:
         out = tune_and_train(task, opt, trials, seed)
     return {"steps": out["steps"], "diverged": out["diverged"], "lr": out["lr"],
-            "trial": out["trial"], "params": out["params"]}
+            "params": out["params"]}

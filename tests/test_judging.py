@@ -99,8 +99,7 @@ def test_a_moe_candidate_searching_its_memory_finds_no_other_window():
 OPT_SPECIAL_CASE = TASKS + '''
 
 _KNOWN = {}
-for _task in (Quadratic(instance_seed(0, 0)), Rosenbrock(instance_seed(0, 0)),
-              MatrixFactorization(instance_seed(0, 0))):
+for _task in (Quadratic(0), Rosenbrock(0), MatrixFactorization(0)):
     _KNOWN[_task.params0()[0].tobytes()] = _task
 
 

@@ -91,7 +91,7 @@ def test_a_program_without_update_says_so():
 
 def test_claimed_success_is_checked_against_the_returned_parameters():
     ev = PROBLEM.evaluator
-    honest = {"steps": None, "diverged": False, "lr": 0.1, "trial": 3,
+    honest = {"steps": None, "diverged": False, "lr": 0.1,
               "params": ev.instance("quadratic").params0()}
     forged = {**honest, "steps": 1}  # "reached the target at step 1" from the start point
     assert ev._task_metrics("quadratic", forged) == ev._task_metrics("quadratic", honest)

@@ -4,7 +4,7 @@ The sandbox runs the harness (evaluators/optimizer_tasks.py), which runs the
 candidate's init/update in a process of its own and, for each task, tunes the
 learning rate with the same budget for everyone (optuna TPE, seeded, TRIALS
 trials, each in a fresh process forked from the loaded candidate) and returns
-the best trial's number, step count and final parameters. Here the loss at
+the best trial's step count and final parameters. Here the loss at
 those parameters is recomputed on the task's instance, rebuilt from the seed, so a claimed success
 that the parameters do not bear out counts as a miss. In a run the instances
 come from the run's private judging seed (adrs.judging): the candidate cannot
@@ -54,7 +54,7 @@ class Evaluator:
 
     def instance(self, name: str) -> tasks.Task:
         """The task's instance (every tuning trial runs on it), rebuilt here from the seed."""
-        return tasks.TASKS[name](tasks.instance_seed(self.seed, 0))
+        return tasks.TASKS[name](self.seed)
 
     def probes(self) -> list[dict]:
         """Six untuned steps on a tiny quadratic at two learning rates."""
@@ -72,9 +72,6 @@ class Evaluator:
         return metrics
 
     def _task_metrics(self, name: str, out: dict) -> dict:
-        trial = out.get("trial")
-        if not isinstance(trial, int) or not 0 <= trial < TRIALS:
-            raise ValueError(f"{name}: no such tuning trial: {trial!r}")
         task = self.instance(name)
         if out["diverged"]:
             raise ValueError(f"the optimizer diverged at every learning rate tried on {name}")
