@@ -137,10 +137,6 @@ class Group:
             (path / "cpu.cfs_period_us").write_text(str(period))
             (path / "cpu.cfs_quota_us").write_text(str(quota))
 
-    @property
-    def throttles_cpu(self) -> bool:
-        return "throttle" in self.paths
-
     def _limit(self, memory_mb: int, max_tasks: int) -> None:
         mem, pids = self.paths.get("memory"), self.paths.get("pids")
         if pids is not None:

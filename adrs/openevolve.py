@@ -149,7 +149,6 @@ def _adrs_text(value, limit=32768):
 '''
 
 
-
 def fitness(metrics: dict, exclude: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> float:
     """OpenEvolve's rule (0.4): combined_score, else the mean of the numeric metrics that
     are neither feature dimensions nor flags (booleans), else of all but the flags."""

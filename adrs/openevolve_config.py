@@ -88,7 +88,7 @@ def read_config(path: Path | None) -> Mapped:
             _put(defaults, target, _converted(kind, flat[key], key, path))
     _map_llm(flat, defaults)
     _map_prompt(flat, defaults)
-    _map_limits(data.get("adrs"), defaults, path)
+    _map_sandbox(flat, data.get("adrs"), defaults, path)
     unknown = sorted(k for k, v in flat.items() if v is not None and k not in _SIMPLE
                      and k not in _HANDLED and not k.startswith("adrs.limits."))
     not_needed = [k for k in unknown if k.startswith(_NOT_NEEDED)]
@@ -129,13 +129,14 @@ def _map_prompt(flat: dict, defaults: dict) -> None:
     if flat.get("prompt.include_artifacts") is False or \
             flat.get("evaluator.enable_artifacts") is False:
         _put(defaults, "mutator.artifact_chars", 0)
+
+
+def _map_sandbox(flat: dict, section, defaults: dict, path: Path) -> None:
+    """evaluator.timeout, then the `adrs: limits:` section (which wins)."""
     if flat.get("evaluator.timeout"):
         seconds = float(flat["evaluator.timeout"])
         _put(defaults, "sandbox.wall_seconds", seconds)
         _put(defaults, "sandbox.cpu_seconds", int(math.ceil(seconds)))
-
-
-def _map_limits(section, defaults: dict, path: Path) -> None:
     if section is None:
         return
     limits = section.get("limits") if isinstance(section, dict) else None

@@ -132,10 +132,9 @@ class Problem:
     def judged_on(self, seed: int | None) -> Problem:
         """This problem judged on private data drawn from `seed` (adrs.judging), where its
         evaluator supports it; None or no `private`: as it is (public data)."""
-        private = getattr(self.evaluator, "private", None)
-        if seed is None or not callable(private):
+        if seed is None or not self.judges_privately:
             return self
-        return replace(self, evaluator=private(seed))
+        return replace(self, evaluator=self.evaluator.private(seed))
 
     @property
     def judges_privately(self) -> bool:
