@@ -55,15 +55,21 @@ def _key() -> bytes:
 
 
 def _new_key(path: Path) -> bytes:
+    """Written whole under a private name, then linked into place: a run starting at the
+    same moment sees either no key or the whole key, and the first link wins."""
     key = secrets.token_bytes(32)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key.hex() + "\n")
+        os.link(draft, path)
     except FileExistsError:  # another run made it meanwhile: use theirs
         return bytes.fromhex(path.read_text().strip())
     except OSError as exc:
         raise UserError(f"cannot create the judging key {path} ({exc.strerror}); set "
                         f"${KEY_ENV} to a hex key instead") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex() + "\n")
+    finally:
+        draft.unlink(missing_ok=True)
     return key
