@@ -111,31 +111,40 @@ def _read(path: Path) -> str:
 class Group:
     """The groups of one evaluation, one per hierarchy (one in all under v2)."""
 
-    def __init__(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0):
+    def __init__(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0,
+                 throttleable: bool = False):
+        """`throttleable`: in the CPU-quota hierarchy even without a quota now, so that
+        `limit` can set one later (a group made ahead of its evaluation)."""
         found = hierarchies()
         name = f"adrs-{os.getpid()}-{next(_ids)}"
         self.paths: dict[str, Path] = {}
-        wanted = found.names() + (["throttle"] if cpu_share > 0 and found.throttle else [])
-        for controller in wanted:
+        throttle = (cpu_share > 0 or throttleable) and found.throttle
+        for controller in found.names() + (["throttle"] if throttle else []):
             path = getattr(found, controller) / name
             with contextlib.suppress(FileExistsError):
                 path.mkdir()
             self.paths[controller] = path
         self.v2 = found.v2
+        self.limit(memory_mb, max_tasks, cpu_share)
+
+    def limit(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0) -> None:
         self._limit(memory_mb, max_tasks)
         if "throttle" in self.paths:
             self._throttle(cpu_share)
+        elif cpu_share > 0 and hierarchies().throttle:
+            raise OSError("this group was made without a CPU quota")
 
     def _throttle(self, cpu_share: float) -> None:
-        """At most `cpu_share` CPUs for everything in the group (CFS bandwidth control)."""
+        """At most `cpu_share` CPUs for everything in the group (CFS bandwidth control);
+        no cap for 0."""
         period = 100_000
-        quota = max(1000, int(cpu_share * period))
+        quota = max(1000, int(cpu_share * period)) if cpu_share > 0 else None
         path = self.paths["throttle"]
         if self.v2:
-            (path / "cpu.max").write_text(f"{quota} {period}")
+            (path / "cpu.max").write_text(f"{quota or 'max'} {period}")
         else:
             (path / "cpu.cfs_period_us").write_text(str(period))
-            (path / "cpu.cfs_quota_us").write_text(str(quota))
+            (path / "cpu.cfs_quota_us").write_text(str(quota or -1))
 
     def _limit(self, memory_mb: int, max_tasks: int) -> None:
         mem, pids = self.paths.get("memory"), self.paths.get("pids")
@@ -148,10 +157,14 @@ class Group:
             (mem / "memory.max").write_text(cap)
             with contextlib.suppress(OSError):
                 (mem / "memory.swap.max").write_text("0")
-        else:
-            (mem / "memory.limit_in_bytes").write_text(cap)
-            with contextlib.suppress(OSError):  # only where swap accounting is on
-                (mem / "memory.memsw.limit_in_bytes").write_text(cap)
+        else:  # memory+swap may never be below memory: raise it first, lower it last
+            for name in ("memory.memsw.limit_in_bytes", "memory.limit_in_bytes",
+                         "memory.memsw.limit_in_bytes"):
+                try:
+                    (mem / name).write_text(cap)
+                except OSError:  # memsw: only where swap accounting is on, and in order
+                    if name == "memory.limit_in_bytes":
+                        raise
 
     @property
     def caps_memory(self) -> bool:

@@ -132,15 +132,18 @@ def _jail_works() -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def bwrap_args(ops: tuple) -> tuple[str, ...]:
+def bwrap_args(ops: tuple, keep_caps: bool = False) -> tuple[str, ...]:
     """bubblewrap's options for a mount plan, with every namespace unshared. As root it
     needs no user namespace (the child drops to nobody itself); otherwise it makes
-    one, with no capabilities and no nested user namespaces."""
+    one, with no nested user namespaces and no capabilities, except for a warm
+    template (`keep_caps`), which needs them in its own user namespace to build each
+    candidate's namespaces (the candidate then drops them, box/lockdown.py)."""
     args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--hostname", "adrs-sandbox"]
     if os.getuid() != 0:
-        args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+        args += ["--unshare-user", "--disable-userns", "--cap-add" if keep_caps else
+                 "--cap-drop", "ALL"]
     made: set[str] = set()
     for op, *rest in ops:
         if op in ("bind", "symlink"):  # bubblewrap would make missing parents 0700

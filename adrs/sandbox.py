@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from adrs import cgroups, confine, sandbox_view, seccomp_filter
+from adrs import cgroups, confine, sandbox_view, seccomp_filter, warm
 from adrs.box import codec
 from adrs.box.lockdown import NOBODY
 
@@ -72,6 +72,7 @@ class Limits:
     disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
     reply_mb: int = 16  # largest single reply (the parent decodes it: a cap on its memory too)
     cpu_share: float = 0.0  # CPUs the box may use at most (cgroup CPU quota); 0 = no cap
+    warm: bool = True  # fork candidates from a warm template (adrs/warm.py); False: cold
     mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/confine.py
 
 
@@ -90,6 +91,7 @@ class Outcome:
     stopped: bool = False  # the gate stopped the run after the probes
     cpu_seconds: list[float] | None = None  # per case, kernel accounting (None: no cgroup)
     log: str = ""  # the tail of what the child printed
+    retried: bool = False  # its warm template died during the run; this is the second run
 
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
@@ -127,38 +129,57 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
     start = time.perf_counter()
     setup = {"source": source, "entrypoint": entrypoint, "harness": harness,
              "preload": list(preload)}
-    hide = (*deny_read, *sandbox_view.credential_paths())
+    view = (tuple((*deny_read, *sandbox_view.credential_paths())), tuple(share), tuple(preload))
+    retried = False
     try:
-        with _Box(layers, limits, tuple(hide), tuple(share)) as box:
-            outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
+        outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
+    except warm.TemplateDied:  # not the candidate's doing: once more, in a new template
+        retried = True
+        try:
+            outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
+        except warm.TemplateDied as exc:
+            outcome = Outcome(False, failure="sandbox_error",
+                              error=f"its warm sandbox template died twice ({exc})")
+    return replace(outcome, wall_seconds=time.perf_counter() - start, retried=retried)
+
+
+def _attempt(layers, limits, view, setup, cases, probes, gate) -> Outcome:
+    try:
+        with _Box(layers, limits, *view) as box:
+            return box.converse(setup, cases, probes, gate or (lambda outputs: True))
     except OSError as exc:  # the machine could not start a sandbox (fork, cgroup, pipes)
-        outcome = Outcome(False, failure="sandbox_error",
-                          error=f"could not start the sandbox: {exc}"[:300])
-    return replace(outcome, wall_seconds=time.perf_counter() - start)
+        return Outcome(False, failure="sandbox_error",
+                       error=f"could not start the sandbox: {exc}"[:300])
 
 
 class _Box:
     """One sandboxed child: its cgroup, its pipes, its deadline."""
 
     def __init__(self, layers: confine.Layers, limits: Limits, hide: tuple[str, ...],
-                 share: tuple[str, ...]):
+                 share: tuple[str, ...], preload: tuple[str, ...] = ()):
         self.layers, self.limits = layers, limits
-        self.deadline = time.monotonic() + limits.wall_seconds
         self.inbox, self.log = bytearray(), bytearray()
         self.eof = self.ready = False
-        self.proc = self.group = self.scratch = None
+        self.proc = self.group = self.scratch = self.template = None
         self.req_w = self.rep_r = self.out_r = -1
+        self.kind = (layers.mode, sandbox_view.plan(limits.disk_mb, share, hide), preload)
         try:
             self._start(hide, share)
         except BaseException:
             self.__exit__()
             raise
+        self.deadline = time.monotonic() + limits.wall_seconds  # a template's start is not its
 
     def _start(self, hide, share) -> None:
-        if self.layers.cgroups.names():
-            self.group = cgroups.Group(self.limits.memory_mb,
-                                       self.limits.max_processes + OVERHEAD_TASKS,
-                                       self.limits.cpu_share)
+        self.template = self._template()
+        if self.template is not None:
+            self.group = self.template.take_group()
+        joined = self.group is not None
+        if joined:
+            self.group.limit(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
+                             self.limits.cpu_share)
+        if self.group is None and self.layers.cgroups.names():
+            self.group = self._new_group()
         if not self.layers.namespaces:
             self.scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
         req_r, self.req_w = os.pipe()
@@ -167,11 +188,16 @@ class _Box:
         joins = []
         try:
             joins = [os.open(f, os.O_WRONLY | os.O_CLOEXEC)
-                     for f in (self.group.procs_files() if self.group else ())]
-            self.proc = subprocess.Popen(
-                self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
-                stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w, *joins),
-                start_new_session=True, env=self._env(), cwd=self.scratch or "/")
+                     for f in (self.group.procs_files() if self.group and not joined else ())]
+            if self.template is not None:
+                self.proc = self.template.start([req_r, rep_w, out_w, *joins], self._job())
+                if self.layers.cgroups.names():
+                    self.template.prepare(lambda: self._new_group(throttleable=True))
+            else:
+                self.proc = _Cold(subprocess.Popen(
+                    self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
+                    stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w, *joins),
+                    start_new_session=True, env=self._env(), cwd=self.scratch or "/"))
         finally:
             for fd in (req_r, rep_w, out_w, *joins):
                 os.close(fd)
@@ -183,17 +209,46 @@ class _Box:
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.group is not None:
+            self.proc.kill()
+        if self.group is not None and self.template is not None:
+            # the template runs nothing more before this job's processes are gone
+            warm.HOUSEKEEPER.submit(self.group.release)
+        elif self.group is not None:
             self.group.release()
         if self.proc is not None:
-            self.proc.wait()
+            self.proc.end()
+        if self.template is not None:
+            warm.POOL.give(self.kind, self.template)
         for fd in (self.req_w, self.rep_r, self.out_r):
             if fd >= 0:  # -1: closed already (never close a number twice: threads reuse it)
                 os.close(fd)
         if self.scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # --- the child: a fork of a warm template, or a fresh interpreter -------------
+
+    def _new_group(self, throttleable: bool = False) -> cgroups.Group:
+        return cgroups.Group(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
+                             self.limits.cpu_share, throttleable)
+
+    def _template(self) -> warm.Template | None:
+        if not (self.limits.warm and self.layers.namespaces and warm.enabled()):
+            return None
+        return warm.POOL.take(self.kind, self._new_template)
+
+    def _new_template(self) -> warm.Template:
+        ops = self.kind[1]
+        program = seccomp_filter.program() if self.layers.seccomp else None
+        conf = {"preload": list(self.kind[2]), "scratch_bytes": self.limits.disk_mb << 20,
+                "drop_root": self.layers.namespaces,
+                "under_tmp": list(sandbox_view.under_scratch(ops)),
+                "seccomp": base64.b64encode(program).decode() if program else None}
+        spec = {"template": conf, "jail": list(ops) if self.layers.mode == "jail" else None}
+        return warm.Template(self._command(ops, template=True), self._env(), spec)
+
+    def _job(self) -> dict:
+        spec = self._child_spec(-1, -1, [])
+        return {"limits": spec["limits"], "cwd": spec["cwd"]}
 
     # --- the child's command line -------------------------------------------------
 
@@ -222,15 +277,19 @@ class _Box:
 
     def _argv(self, req_r: int, rep_w: int, joins: list[int], hide, share) -> list[str]:
         spec = self._child_spec(req_r, rep_w, joins)
-        ops = sandbox_view.plan(self.limits.disk_mb, share, hide)
+        ops = self.kind[1]
         if self.layers.mode == "jail":
             spec["jail"] = list(ops)  # the child builds its namespaces itself, first thing
-        child = [sys.executable, "-I", str(CHILD), json.dumps(spec)]
+        return [*self._command(ops), json.dumps(spec)]
+
+    def _command(self, ops: tuple, template: bool = False) -> list[str]:
+        """The child's command line but its spec: bubblewrap's, or the plain child."""
+        child = [sys.executable, "-I", str(CHILD)]
         if self.layers.mode != "bwrap":
             return child
         env = [a for k, v in self._env().items() for a in ("--setenv", k, v)]
-        return [self.layers.bwrap, *confine.bwrap_args(ops), "--clearenv", *env,
-                "--chdir", sandbox_view.SCRATCH, "--", *child]
+        return [self.layers.bwrap, *confine.bwrap_args(ops, keep_caps=template), "--clearenv",
+                *env, "--chdir", sandbox_view.SCRATCH, "--", *child]
 
     # --- the conversation -----------------------------------------------------------
 
@@ -415,7 +474,7 @@ class _Box:
                        "evaluator.memory_limit_mb in an OpenEvolve config)")
 
     def _death(self) -> Outcome:
-        try:
+        try:  # a template that died raises TemplateDied here: run_candidate tries again
             rc = self.proc.wait(timeout=max(0.0, min(2.0, self.deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
             return self._timeout()
@@ -435,6 +494,24 @@ class _Box:
         last = _last_line(self._tail())
         return Outcome(False, failure="crashed", log=self._tail(),
                        error=f"{why} before replying" + (f": {last}" if last else ""))
+
+
+class _Cold:
+    """A fresh interpreter started for one evaluation, as a warm Job is driven."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout)
+
+    def end(self) -> None:
+        self.kill()
+        self.proc.wait()
 
 
 def _read(fd: int) -> bytes | None:

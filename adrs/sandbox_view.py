@@ -94,6 +94,13 @@ def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) 
     return tuple(ops)
 
 
+def under_scratch(ops: tuple) -> tuple[str, ...]:
+    """The outermost folders a plan binds under the scratch /tmp: a candidate's fresh
+    scratch (box/template.py) must bind them again on top."""
+    dests = [op[2] for op in ops if op[0] == "bind" and _under(op[2], (SCRATCH,))]
+    return tuple(d for d in dests if not _under(d, [o for o in dests if o != d]))
+
+
 def _source(folder: str, hidden: tuple[str, ...]) -> str:
     """What to bind for a shared folder: itself, or, where the candidate (nobody, when
     adrs runs as root) could not read all of it, a readable snapshot."""

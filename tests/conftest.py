@@ -10,6 +10,16 @@ from adrs.store import open_store, sqlite_url
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def no_templates_carried_over():
+    """Each test starts its own warm sandbox templates (adrs/warm.py), so no test's
+    limits, mode or leftovers reach another."""
+    yield
+    from adrs import warm
+
+    warm.POOL.close()
+
+
 @pytest.fixture
 def target_problem():
     return find_problem(str(FIXTURES / "target_number"))

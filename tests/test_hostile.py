@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sandbox_support import NOBODY, backends, encode_cases, leftover_groups, run, sandbox_processes
 
+from adrs import warm
+
 pytestmark = pytest.mark.parametrize("mode", backends())
 
 SECRET = "sk-hostile-secret-7f3a"
@@ -21,6 +23,7 @@ SECRET = "sk-hostile-secret-7f3a"
 def nothing_left_behind(monkeypatch):
     monkeypatch.delenv("ADRS_SANDBOX", raising=False)
     yield
+    warm.POOL.close()  # idle templates keep a spare candidate process each, by design
     deadline = time.monotonic() + 3
     while (sandbox_processes() or leftover_groups()) and time.monotonic() < deadline:
         time.sleep(0.05)

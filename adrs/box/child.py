@@ -126,10 +126,16 @@ def main() -> None:
         _sibling("jail").enter(spec["jail"])  # returns in the new namespaces only
     if spec.get("probe"):  # confine.py checking that the jail can be built here
         os._exit(0)
+    if spec.get("template") is not None:  # a warm template (adrs/warm.py): never returns
+        _sibling("template").serve(spec, sys.modules[__name__])
     seccomp = base64.b64decode(spec["seccomp"]) if spec.get("seccomp") else None
     lockdown.apply(spec["limits"], seccomp, spec["drop_root"])
     os.chdir(spec["cwd"])
-    requests, replies = spec["requests"], spec["replies"]
+    session(spec["requests"], spec["replies"])
+
+
+def session(requests: int, replies: int) -> None:
+    """One candidate, from its setup to the parent's end of the conversation; exits."""
     setup = codec.recv(requests)
     if setup is None:
         os._exit(0)
@@ -137,6 +143,7 @@ def main() -> None:
     codec.send(replies, reply)
     if fn is not None:
         serve(fn, requests, replies)
+    os.close(replies)  # the parent's end of the conversation: it need not wait for the exit
     sys.stdout.flush()
     os._exit(0)
 

@@ -37,8 +37,13 @@ def set_limits(limits: dict) -> None:
         pairs.append((resource.RLIMIT_AS, (mem, mem)))
     if limits.get("nproc"):
         pairs.append((resource.RLIMIT_NPROC, (int(limits["nproc"]),) * 2))
-    for res, value in pairs:
-        resource.setrlimit(res, value)
+    for res, (soft, hard) in pairs:
+        # never above the hard limit already there: without privilege (a warm
+        # template's candidate sets them after dropping it) that would fail
+        now = resource.getrlimit(res)[1]
+        if now != resource.RLIM_INFINITY:
+            soft, hard = min(soft, now), min(hard, now)
+        resource.setrlimit(res, (soft, hard))
 
 
 def drop_capabilities(libc) -> None:
@@ -81,8 +86,13 @@ def install_filter(libc, program: bytes) -> None:
 def apply(limits: dict, seccomp: bytes | None, drop: bool) -> None:
     """Everything, in order; raises if a layer the parent expects cannot be applied.
     `drop`: inside namespaces only (outside, nobody could not read Python itself)."""
-    libc = ctypes.CDLL(None, use_errno=True)
     set_limits(limits)
+    confine(seccomp, drop)
+
+
+def confine(seccomp: bytes | None, drop: bool) -> None:
+    """All but the resource limits, which can still be lowered after it."""
+    libc = ctypes.CDLL(None, use_errno=True)
     if drop:
         drop_capabilities(libc)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

@@ -1,0 +1,309 @@
+"""A warm template: one interpreter, loaded once, from which every candidate is forked.
+
+Started like a cold child (child.py, inside the same namespaces: bubblewrap's or
+jail.py's), with SPEC["template"]; it is trusted and does not lock itself down.
+It imports numpy and the problem's `preload` once, then serves the controller
+(adrs/warm.py) over a SOCK_SEQPACKET socket. It keeps one *spare* ready: a
+process already in namespaces of its own, with a fresh size-capped /tmp and
+/dev/shm and a /proc of its own, waiting for a job. A job carries the
+candidate's pipes and cgroup files (SCM_RIGHTS) and its limits; the spare joins
+the cgroups, locks itself down (lockdown.py, as a cold child does) and talks to
+the controller exactly as a cold child would. While it runs, the template forks
+the next spare, so no fork is left on the path from job to reply.
+
+The processes of one candidate: F, the spare's outer process (it makes the new
+mount, PID and IPC namespaces and waits), G, PID 1 of the new PID namespace
+(the reaper: when it ends, the kernel kills all that is left in there), and H,
+the candidate. Each dies with its parent (PDEATHSIG), so a template that dies
+takes its candidates with it; the controller then retries them. Nothing one
+candidate did is in the next one's process, files, descriptors, shared memory
+or processes: each is a fresh fork of a template no candidate code ever ran in.
+
+Control messages (JSON, one per datagram): template -> {"ready": true} or
+{"failed": why}; controller -> {"job": {...}} with the descriptors; template ->
+{"exit": status} once the candidate's processes have ended (status as
+bubblewrap reports it: 128 + N for signal N); controller -> {"kill": true}
+ends the running job at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x20000, 0x8000000, 0x20000000
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+MAX_FDS = 1 << 16
+MESSAGE = 1 << 16
+
+
+class Template:
+    def __init__(self, spec: dict, child):
+        self.child, self.jail = child, child._sibling("jail")
+        self.conf = spec["template"]
+        self.ctl = socket.socket(fileno=spec["control"])
+        self.pid = os.getpid()
+        self.null = os.open("/dev/null", os.O_RDWR)
+        self.spares: list[tuple[int, int, socket.socket]] = []  # (pid, pidfd, socket)
+        self.running = None  # (its spare, its job id)
+        self.waiting: list[tuple[bytes, list[int]]] = []  # messages held back meanwhile
+        self.seccomp = base64.b64decode(self.conf["seccomp"]) if self.conf.get("seccomp") \
+            else None
+
+    # --- the template's loop ------------------------------------------------------
+
+    def serve(self) -> None:
+        try:
+            import numpy.random  # noqa: F401  (what every candidate gets, loaded once)
+
+            for name in self.conf.get("preload", ()):
+                importlib.import_module(name)
+            self.jail.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no candidate may read it
+            spare = self._spare()
+            first = spare[2].recv(MESSAGE)
+            if first != b"ready":
+                raise OSError(first.decode(errors="replace") or "its first candidate process "
+                              f"ended with status {self._ended(spare)}")
+        except BaseException as exc:  # noqa: BLE001 - say why: the controller goes cold
+            self._say({"failed": self.child.one_line(exc)})
+            os._exit(0)
+        self._say({"ready": True})
+        os.dup2(self.null, 2)  # the controller no longer reads the template's own output
+        while True:
+            self._step()
+
+    def _step(self) -> None:
+        """One event: the running job's end, or a message from the controller."""
+        watched = [self.ctl] + ([self.running[0][1]] if self.running else [])
+        ready, _, _ = select.select(watched, [], [])
+        if self.running and self.running[0][1] in ready:
+            (spare, number), self.running = self.running, None
+            self._say({"exit": self._ended(spare), "id": number})
+            self._drop(spare)
+            while self.waiting and not self.running:  # what came during the job, in order
+                self._pass_on(*self.waiting.pop(0))
+        if self.ctl in ready:
+            message = self._next()
+            if message is None:  # the controller has gone: so does everything here
+                for other, *_ in self.spares:
+                    os.kill(other, signal.SIGKILL)
+                os._exit(0)
+            self._handle(*message)
+
+    def _handle(self, message: bytes, fds: list[int]) -> None:
+        """A job goes to the newest spare, which then has a successor made; one job at a
+        time: a job (and all after it) that comes while one runs waits for its end, so
+        no candidate starts before the last one's processes are gone. The cgroups made
+        for the next job go to the spare that will run it."""
+        order = json.loads(message)
+        if "kill" in order:
+            for fd in fds:
+                os.close(fd)
+            if self.running and self.running[1] == order["kill"]:
+                os.kill(self.running[0][0], signal.SIGKILL)
+            elif any(json.loads(m).get("job", {}).get("id") == order["kill"]
+                     for m, _ in self.waiting):
+                self._cancel(order["kill"])
+        elif self.running or self.waiting:
+            self.waiting.append((message, fds))
+        else:
+            self._pass_on(message, fds)
+
+    def _pass_on(self, message: bytes, fds: list[int]) -> None:
+        spare = self.spares[-1]
+        _hand(spare, message, fds)
+        order = json.loads(message)
+        if "job" in order:
+            self.running = (spare, order["job"]["id"])
+            self._spare()
+
+    def _cancel(self, number: int) -> None:
+        """A waiting job killed before it started: it ended at once."""
+        for item in list(self.waiting):
+            if json.loads(item[0]).get("job", {}).get("id") == number:
+                self.waiting.remove(item)
+                for fd in item[1]:
+                    os.close(fd)
+        self._say({"exit": 128 + signal.SIGKILL, "id": number})
+
+    def _next(self) -> tuple[bytes, list[int]] | None:
+        try:
+            message, fds, _, _ = socket.recv_fds(self.ctl, MESSAGE, 16)
+        except OSError:
+            return None
+        return (message, fds) if message else None
+
+    def _ended(self, spare) -> int:
+        return self.jail.status_code(os.waitpid(spare[0], 0)[1])
+
+    def _drop(self, spare) -> None:
+        self.spares.remove(spare)
+        spare[2].close()
+        os.close(spare[1])
+
+    def _say(self, message: dict) -> None:
+        self.ctl.send(json.dumps(message).encode())
+
+    # --- a spare: F, G and H ----------------------------------------------------
+
+    def _spare(self) -> tuple[int, int, socket.socket]:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            mine.detach()
+            self._outer(theirs)  # never returns
+        theirs.close()
+        spare = (pid, os.pidfd_open(pid), mine)
+        self.spares.append(spare)
+        return spare
+
+    def _outer(self, sock: socket.socket) -> None:
+        """F: new namespaces and a fresh scratch, then G, waited for."""
+        libc = self.jail.libc
+        try:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != self.pid:
+                os._exit(1)
+            self._forget(keep=(sock.fileno(), self.null))
+            self.jail._check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
+            self.jail.mount(None, "/", None, self.jail.MS_REC | self.jail.MS_PRIVATE)
+            self._fresh_scratch()
+            reaper = os.fork()
+        except OSError as exc:
+            _fail(sock, exc)
+        if reaper:
+            sock.detach()
+            _only(())
+            os._exit(self.jail.status_code(os.waitpid(reaper, 0)[1]))
+        self._reaper(sock)
+
+    def _reaper(self, sock: socket.socket) -> None:
+        """G: PID 1 of the candidate's namespace, with a /proc of its own; reaps."""
+        try:
+            self.jail.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 then ignores it
+            self.jail.mount("proc", "/proc", "proc", self.jail.MS_NOSUID | self.jail.MS_NODEV
+                            | self.jail.MS_NOEXEC)
+            candidate = os.fork()
+        except OSError as exc:
+            _fail(sock, exc)
+        if candidate:
+            sock.detach()
+            self.jail.reap(candidate, self.null)
+        os.close(self.null)
+        self._candidate(sock)
+
+    def _candidate(self, sock: socket.socket) -> None:
+        """H: joins the cgroups it is sent (the next job's, made ahead of it), waits for
+        its job, then becomes a cold child's equal and runs it."""
+        sock.send(b"ready")
+        confined = False
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(sock, MESSAGE, 16)
+            except OSError:
+                os._exit(0)
+            if not message:
+                os._exit(0)
+            if b'"job"' in message:
+                break
+            _join(fds)
+            if not confined:  # what does not depend on the job, done before it comes
+                confined = self._confine()
+        sock.detach()
+        job = json.loads(message)["job"]
+        if len(fds) < 3:
+            os._exit(0)
+        requests, replies, output, *joins = fds
+        _join(joins)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        _only((requests, replies))
+        if not confined:
+            self._confine()
+        self.child.lockdown.set_limits(job["limits"])
+        os.chdir(job["cwd"])
+        self.child.session(requests, replies)
+
+    def _confine(self) -> bool:
+        """The layers of box/lockdown.py but the limits; as a fresh process starts."""
+        self.jail.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        _reseed()
+        self.child.lockdown.confine(self.seccomp, self.conf["drop_root"])
+        return True
+
+    def _fresh_scratch(self) -> None:
+        """An empty size-capped /tmp and /dev/shm for this candidate alone; folders of
+        the view that lie under /tmp are bound again on top, with what covers them."""
+        jail, size = self.jail, int(self.conf["scratch_bytes"])
+        held = [(os.open(dest, os.O_PATH), dest) for dest in self.conf.get("under_tmp", ())]
+        jail.tmpfs("/tmp", size, 0o1777)
+        for fd, dest in held:
+            source = f"/proc/self/fd/{fd}"
+            if os.path.isdir(source):
+                jail._mkdirs(dest)
+            else:
+                jail._touch(dest)
+            jail.mount(source, dest, None, jail.MS_BIND | jail.MS_REC)
+            kept = sum(m for st, m in jail.LOCKED if os.statvfs(source).f_flag & st)
+            jail.mount(None, dest, None, jail.MS_BIND | jail.MS_REMOUNT | jail.MS_RDONLY
+                       | jail.MS_NOSUID | jail.MS_NODEV | kept)
+            os.close(fd)
+        jail.tmpfs("/dev/shm", size, 0o1777)
+
+    def _forget(self, keep: tuple[int, ...]) -> None:
+        """In a fork: the template's sockets and descriptors are not this process's."""
+        self.ctl.detach()
+        for _pid, _pidfd, sock in self.spares:
+            sock.detach()
+        self.spares = []
+        _only(keep)
+
+
+def _hand(spare, message: bytes, fds: list[int]) -> None:
+    try:
+        socket.send_fds(spare[2], [message], fds)
+    except OSError:
+        pass  # the spare is gone: its status says so
+    for fd in fds:
+        os.close(fd)
+
+
+def _join(cgroup_files: list[int]) -> None:
+    """Into these cgroups ("0": this process); all it starts is born in them."""
+    for fd in cgroup_files:
+        os.write(fd, b"0\n")
+        os.close(fd)
+
+
+def _only(keep) -> None:
+    """Close every descriptor from 3 up but `keep`."""
+    low = 3
+    for fd in sorted(set(keep)) + [MAX_FDS]:
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+
+
+def _reseed() -> None:
+    """numpy's global generator, from fresh entropy, as in a fresh interpreter (Python's
+    random reseeds itself after a fork)."""
+    import numpy
+
+    numpy.random.seed()
+
+
+def _fail(sock: socket.socket, exc: OSError) -> None:
+    with contextlib.suppress(OSError):
+        sock.send(f"cannot make a candidate process: {exc}".encode())
+    os._exit(125)
+
+
+def serve(spec: dict, child) -> None:
+    Template(spec, child).serve()
