@@ -60,7 +60,12 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
     fh = seen[0] if seen else None
     ev = Evaluation("equivalent", seconds=out.wall_seconds) if out.stopped else \
         _score(problem, out)
+    if out.retried:  # recorded with the candidate, shown wherever its feedback is
+        ev = replace(ev, artifacts={**(ev.artifacts or {}), "sandbox": RETRIED})
     return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds)
+
+
+RETRIED = "evaluated twice: its warm sandbox template died during the first run"
 
 
 def _score(problem: Problem, out: Outcome) -> Evaluation:
