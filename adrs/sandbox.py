@@ -92,6 +92,7 @@ class Outcome:
     cpu_seconds: list[float] | None = None  # per case, kernel accounting (None: no cgroup)
     log: str = ""  # the tail of what the child printed
     retried: bool = False  # its warm template died during the run; this is the second run
+    warm: bool = False  # it ran in a fork of a warm template (adrs/warm.py), not a cold start
 
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
@@ -146,7 +147,8 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
 def _attempt(layers, limits, view, setup, cases, probes, gate) -> Outcome:
     try:
         with _Box(layers, limits, *view) as box:
-            return box.converse(setup, cases, probes, gate or (lambda outputs: True))
+            outcome = box.converse(setup, cases, probes, gate or (lambda outputs: True))
+            return replace(outcome, warm=box.template is not None)
     except OSError as exc:  # the machine could not start a sandbox (fork, cgroup, pipes)
         return Outcome(False, failure="sandbox_error",
                        error=f"could not start the sandbox: {exc}"[:300])

@@ -214,9 +214,11 @@ class Pool:
             template.close()
 
     def close(self) -> None:
+        """End every idle template, and forget which kinds could not be made."""
         with self.lock:
             templates = [t for idle in self.idle.values() for t in idle]
             self.idle.clear()
+            self.cold.clear()
         for template in templates:
             template.close()
 

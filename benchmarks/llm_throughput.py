@@ -8,8 +8,10 @@ in_flight / latency (64 it/s for 32 requests at 0.5 s). Two evaluators:
 
 - trivial: the score is read off the child's source in the controller, so
   what is timed is the LLM path and adrs itself;
-- sandbox: every child is run in the real sandbox by 2 workers, to show where
-  the end-to-end limit moves (one process start per evaluation).
+- sandbox: every child is a real moe_expert_placement candidate, evaluated (probes,
+  functional hashing, full evaluation, scoring) in the real sandbox by 2 workers,
+  warm (forked from a template, adrs/warm.py) and, with --cold, cold (a fresh
+  interpreter per evaluation).
 
     python benchmarks/llm_throughput.py     # writes benchmarks/results/llm_throughput.md
 """
@@ -30,7 +32,7 @@ from common import machine, save
 from adrs.config import build
 from adrs.evaluation import Evaluation
 from adrs.loop import RunContext, Search
-from adrs.problem import load_problem
+from adrs.problem import find_problem, load_problem
 from adrs.store import open_store, sqlite_url
 
 HERE = Path(__file__).parent
@@ -68,15 +70,19 @@ def fake_llm(latency: float):
     return proc, f"http://127.0.0.1:{port}/v1"
 
 
-def measure(url: str, in_flight: int, iterations: int, sandboxed: bool) -> dict:
-    problem = load_problem(PROBLEM, "benchmark")
+def measure(url: str, in_flight: int, iterations: int, sandboxed: bool,
+            warm: bool = True) -> dict:
+    problem = find_problem("moe_expert_placement") if sandboxed else \
+        load_problem(PROBLEM, "benchmark")
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(sqlite_url(Path(tmp) / "adrs.db"))
-        cfg = build({"iterations": iterations, "workers": 2,
-                     "search": {"in_flight": in_flight},
+        cfg = build(problem.defaults if sandboxed else {},
+                    {"iterations": iterations, "workers": 2,
+                     "search": {"in_flight": in_flight}, "sandbox": {"warm": warm},
                      "mutator": {"kind": "llm", "model": "fake", "base_url": url,
                                  "concurrency": in_flight, "max_retries": 0}})
-        run = store.create_run("bench", "trivial", str(PROBLEM), cfg.to_dict(), 0, iterations)
+        run = store.create_run("bench", problem.name, str(problem.root), cfg.to_dict(), 0,
+                               iterations)
         stamps = []
         add = store.add_candidate
         store.add_candidate = lambda *a: (stamps.append(time.perf_counter()), add(*a))[1]
@@ -90,7 +96,7 @@ def measure(url: str, in_flight: int, iterations: int, sandboxed: bool) -> dict:
     timed = stamps[in_flight:]
     rate = (len(timed) - 1) / (timed[-1] - timed[0])
     return {"in_flight": in_flight, "iterations": iterations, "sandboxed": sandboxed,
-            "it_per_s": rate, "failed_calls": failed}
+            "warm": warm, "it_per_s": rate, "failed_calls": failed}
 
 
 def main() -> None:
@@ -104,7 +110,8 @@ def main() -> None:
     proc, url = fake_llm(args.latency)
     try:
         results = [measure(url, args.in_flight, args.iterations, False),
-                   measure(url, args.in_flight, args.sandbox_iterations, True)]
+                   measure(url, args.in_flight, args.sandbox_iterations, True, warm=True),
+                   measure(url, args.in_flight, args.sandbox_iterations, True, warm=False)]
     finally:
         proc.terminate()
     for r in results:
@@ -125,7 +132,8 @@ def write(results: list[dict], out: Path) -> None:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        kind = "real sandbox, 2 workers" if r["sandboxed"] else "trivial (no sandbox)"
+        kind = (f"moe_expert_placement, real sandbox ({'warm' if r['warm'] else 'cold'}), "
+                "2 workers") if r["sandboxed"] else "trivial (no sandbox)"
         lines.append(f"| {kind} | {r['latency']:g} | {r['in_flight']} | {r['iterations']:,} | "
                      f"{r['it_per_s']:.1f} | {r['ideal']:.0f} | "
                      f"{100 * r['it_per_s'] / r['ideal']:.0f}% | {r['failed_calls']} |")

@@ -3,24 +3,28 @@
 One run, interleaved round by round so machine load falls on every variant alike:
 - fork floor: fork a warm Python (numpy loaded) and reap it, in this process;
 - cold start: `python -I -c "import numpy"`, the interpreter alone;
-- adrs now, per boundary: a near-free candidate (`return x`, one case) through
-  `run_candidate` with bubblewrap, with adrs's own jail, and with `none`;
-- adrs v1: the same candidate through the sandbox before the kernel boundary
-  (commit V1: bubblewrap, pids cgroup and audit hooks), from a git worktree;
-- a real evaluation, moe_expert_placement's initial program (9 cases), now and
-  in v1. The "x v1" column compares each row with its v1 counterpart.
+- adrs, warm (a candidate forked from a template, adrs/warm.py) and cold (a fresh
+  interpreter per candidate), per boundary: a near-free candidate (`return x`, one
+  case) through `run_candidate`;
+- a real evaluation, moe_expert_placement's initial program (its cases and its
+  scorer): the same calls made unsandboxed in this process, then warm and cold;
+- a torch candidate (a 64x64 matmul chain) of a problem that preloads torch:
+  unsandboxed in this process, then warm (torch imported once, in the template).
+
+Each variant runs once per round, so a warm template has the other variants' time
+to make its next spare, as it has a search's scoring and bookkeeping in a run.
 
     python benchmarks/sandbox_overhead.py [ROUNDS]   # writes results/sandbox_overhead.md
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,25 +32,17 @@ from common import machine, save
 
 from adrs import confine
 from adrs.config import build
-from adrs.evaluation import evaluate
+from adrs.evaluation import evaluate, trusted_seconds
 from adrs.problem import find_problem
-from adrs.sandbox import Limits, encode_cases, run_candidate
+from adrs.sandbox import Limits, Outcome, encode_cases, run_candidate
 
 HERE = Path(__file__).parent
-V1 = "d83d44a"  # the last commit with the audit-hook sandbox
-V1_ROW = "adrs v1 (bubblewrap, pids cgroup, audit hooks)"
 SOURCE = "def f(x):\n    return x\n"
 CASES = encode_cases([{"x": 1.0}])
-# Serves one timed run per input line: "trivial" (the near-free candidate) or "moe".
-SERVER = (
-    "import sys, time\nfrom adrs.config import build\nfrom adrs.evaluation import evaluate\n"
-    "from adrs.problem import find_problem\nfrom adrs.sandbox import Limits, encode_cases, "
-    "run_candidate\ncases = encode_cases([{'x': 1.0}])\n"
-    "moe = find_problem('moe_expert_placement')\nlimits = build(moe.defaults).sandbox\n"
-    "for line in sys.stdin:\n    t = time.perf_counter()\n    if line.strip() == 'moe':\n"
-    "        ok = evaluate(moe, moe.initial_source, limits).status == 'ok'\n    else:\n"
-    "        ok = run_candidate('def f(x):\\n    return x\\n', 'f', cases, Limits()).ok\n"
-    "    print(time.perf_counter() - t if ok else -1.0, flush=True)\n")
+TORCH = ("import torch\n\ndef f(n):\n    torch.manual_seed(0)\n    a = torch.rand(64, 64)\n"
+         "    for _ in range(n):\n        a = torch.tanh(a @ a)\n    return float(a.sum())\n")
+TORCH_CASES = [{"n": 20}]
+FLOOR = "fork floor (warm Python)"
 
 
 def fork_floor() -> float:
@@ -66,17 +62,41 @@ def cold_start() -> float:
     return time.perf_counter() - start
 
 
-def adrs_now(mode: str):
+def adrs_now(mode: str, warm: bool):
     def once() -> float:
-        out = run_candidate(SOURCE, "f", CASES, Limits(mode=mode))
-        assert out.ok, out.error
+        out = run_candidate(SOURCE, "f", CASES, Limits(mode=mode, warm=warm))
+        assert out.ok and out.warm == warm, out.error
         return out.wall_seconds
     return once
 
 
-def moe_now():
+def _in_process(source: str, entrypoint: str):
+    namespace: dict = {}
+    exec(compile(source, "<benchmark>", "exec"), namespace)  # noqa: S102 - our own programs
+    return namespace[entrypoint]
+
+
+def moe_unsandboxed():
+    """The same calls and scoring as an evaluation, in this process, no sandbox."""
     moe = find_problem("moe_expert_placement")
-    limits = build(moe.defaults).sandbox
+    fn = _in_process(moe.initial_source, moe.evaluator.entrypoint)
+    cases = moe.evaluator.cases()
+
+    def once() -> float:
+        start = time.perf_counter()
+        outputs, seconds = [], []
+        for case in cases:
+            t = time.process_time()
+            outputs.append(fn(**case))
+            seconds.append(time.process_time() - t)
+        moe.evaluator.score(outputs, trusted_seconds(Outcome(True, outputs, seconds)))
+        return time.perf_counter() - start
+    return once
+
+
+def moe_now(warm: bool):
+    moe = find_problem("moe_expert_placement")
+    limits = Limits(**{**build(moe.defaults).sandbox.__dict__, "warm": warm})
 
     def once() -> float:
         start = time.perf_counter()
@@ -85,85 +105,81 @@ def moe_now():
     return once
 
 
-class AdrsV1:
-    """The old sandbox, from a worktree, served by a subprocess one run per line."""
+def torch_unsandboxed():
+    fn = _in_process(TORCH, "f")
 
-    def __init__(self):
-        self.tree = tempfile.mkdtemp(prefix="adrs-v1-")
-        subprocess.run(["git", "worktree", "add", "--detach", self.tree, V1], cwd=HERE.parent,
-                       check=True, capture_output=True)
-        env = {**os.environ, "PYTHONPATH": self.tree}
-        env.pop("ADRS_SANDBOX", None)
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER], cwd=self.tree, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def once() -> float:
+        start = time.perf_counter()
+        fn(**TORCH_CASES[0])
+        return time.perf_counter() - start
+    return once
 
-    def timed(self, kind: str):
-        def once() -> float:
-            self.proc.stdin.write(kind + "\n")
-            self.proc.stdin.flush()
-            seconds = float(self.proc.stdout.readline())
-            assert seconds >= 0, f"the v1 sandbox failed its {kind} evaluation"
-            return seconds
-        return once
 
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait()
-        subprocess.run(["git", "worktree", "remove", "--force", self.tree], cwd=HERE.parent,
-                       capture_output=True)
-        shutil.rmtree(self.tree, ignore_errors=True)
+def torch_warm():
+    cases = encode_cases(TORCH_CASES)
+
+    def once() -> float:
+        out = run_candidate(TORCH, "f", cases, Limits(), preload=("torch",))
+        assert out.ok and out.warm, out.error
+        return out.wall_seconds
+    return once
 
 
 def main(rounds: int) -> None:
-    variants = {"fork floor (warm Python)": fork_floor, "cold start (python + numpy)": cold_start}
+    variants = {FLOOR: fork_floor, "cold start (python + numpy)": cold_start}
     modes = ["bwrap"] if shutil.which("bwrap") else []
-    for mode in [*modes, "jail", "none"]:
-        variants[f"adrs, {confine.layers(mode).describe()}"] = adrs_now(mode)
-    old = AdrsV1() if modes else None
-    if old:
-        variants[V1_ROW] = old.timed("trivial")
-    variants[f"moe_expert_placement initial (9 cases), adrs, {confine.layers().mode}"] = \
-        moe_now()
-    if old:
-        variants["moe_expert_placement initial (9 cases), adrs v1"] = old.timed("moe")
+    for mode in [*modes, "jail"]:
+        for warm in (True, False):
+            variants[f"adrs {'warm' if warm else 'cold'}, {confine.layers(mode).describe()}"] = \
+                adrs_now(mode, warm)
+    variants["adrs cold, " + confine.layers("none").describe()] = adrs_now("none", False)
+    moe = f"moe_expert_placement initial (9 cases, scored), {confine.layers().mode}"
+    variants["moe_expert_placement initial (9 cases, scored), unsandboxed, in process"] = \
+        moe_unsandboxed()
+    variants[moe + ", warm"] = moe_now(True)
+    variants[moe + ", cold"] = moe_now(False)
+    if importlib.util.find_spec("torch"):
+        variants["torch candidate (20 64x64 matmuls), unsandboxed, in process"] = \
+            torch_unsandboxed()
+        variants["torch candidate, preload torch, warm"] = torch_warm()
     load_before = os.getloadavg()
     times: dict[str, list[float]] = {name: [] for name in variants}
-    try:
-        for fn in variants.values():  # warm-up, not recorded
-            fn()
-        for _ in range(rounds):
-            for name, fn in variants.items():
-                times[name].append(fn())
-    finally:
-        if old:
-            old.close()
+    for fn in variants.values():  # warm-up (templates start here), not recorded
+        fn()
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            times[name].append(fn())
     report(times, rounds, load_before, os.getloadavg())
 
 
 def report(times: dict, rounds: int, before, after) -> None:
-    floor = statistics.median(times["fork floor (warm Python)"])
-    v1 = times.get(V1_ROW)
+    floor = statistics.median(times[FLOOR])
     lines = ["# Sandbox overhead per evaluation", "",
              f"Machine: {machine()}; load average {before[0]:.2f} before, {after[0]:.2f} "
              f"after. Command: `python benchmarks/sandbox_overhead.py {rounds}` ({rounds} "
-             "rounds, variants interleaved). A near-free candidate, one case.", "",
-             "| variant | median ms | p10-p90 ms | x fork floor |" + (" x v1 |" if v1 else ""),
-             "|---|---:|---:|---:|" + ("---:|" if v1 else "")]
+             "rounds, variants interleaved). A near-free candidate, one case, unless named.",
+             "", "| variant | median ms | p10-p90 ms | x fork floor |", "|---|---:|---:|---:|"]
     results = {}
     for name, values in times.items():
         med = statistics.median(values)
         deciles = statistics.quantiles(values, n=10)
-        row = (f"| {name} | {med * 1000:.1f} | {deciles[0] * 1000:.1f}-{deciles[-1] * 1000:.1f} "
-               f"| {med / floor:.0f} |")
-        if v1:
-            versus = times["moe_expert_placement initial (9 cases), adrs v1"] \
-                if name.startswith("moe") else v1
-            row += f" {med / statistics.median(versus):.2f} |"
-        lines.append(row)
+        lines.append(f"| {name} | {med * 1000:.1f} | {deciles[0] * 1000:.1f}-"
+                     f"{deciles[-1] * 1000:.1f} | {med / floor:.1f} |")
         results[name] = {"median_s": med, "p10_s": deciles[0], "p90_s": deciles[-1]}
+    lines += ["", "Differences of medians, measured in this run:"]
+    for unsandboxed, sandboxed in _pairs(times):
+        gap = statistics.median(times[sandboxed]) - statistics.median(times[unsandboxed])
+        lines.append(f"- {sandboxed} - unsandboxed: {gap * 1000:+.1f} ms")
     save(HERE / "results" / "sandbox_overhead.md", lines, results)
     print("\n".join(lines))
 
+
+def _pairs(times: dict):
+    base = {name.split(",")[0]: name for name in times if "unsandboxed" in name}
+    for name in times:
+        head = name.split(",")[0]
+        if "unsandboxed" not in name and (head in base or name.startswith("torch candidate")):
+            yield base.get(head) or base["torch candidate (20 64x64 matmuls)"], name
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)

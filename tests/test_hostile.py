@@ -19,9 +19,12 @@ pytestmark = pytest.mark.parametrize("mode", backends())
 SECRET = "sk-hostile-secret-7f3a"
 
 
-@pytest.fixture(autouse=True)
-def nothing_left_behind(monkeypatch):
+@pytest.fixture(autouse=True, params=["warm", "cold"])
+def nothing_left_behind(request, monkeypatch):
+    """Every attack on a candidate forked from a warm template and on a cold start
+    (the fallback); afterwards nothing may be left of it."""
     monkeypatch.delenv("ADRS_SANDBOX", raising=False)
+    monkeypatch.setenv("ADRS_WARM", "1" if request.param == "warm" else "0")
     yield
     warm.POOL.close()  # idle templates keep a spare candidate process each, by design
     deadline = time.monotonic() + 3
