@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 
-from adrs import confine
+from adrs import confine, warm
 from adrs.sandbox import Limits, encode_cases, run_candidate
 
 LIMITS = Limits(wall_seconds=20.0, cpu_seconds=10, memory_mb=256, max_processes=16, disk_mb=32)
@@ -122,4 +123,18 @@ def self_test(say: Callable[[str], None]) -> int:
         say(f"  {'ok  ' if ok else 'FAIL'} {name:18} {detail}")
     say(f"{len(CHECKS) - failed} of {len(CHECKS)} layers hold"
         + ("" if layers.namespaces else " (mode none: no boundary, as asked)"))
+    say(_warmth())
     return 1 if failed else 0
+
+
+def _warmth() -> str:
+    """Whether candidates are forked from warm templates here, and what one costs."""
+    runs = [_run("def f():\n    return 1\n") for _ in range(5)]
+    ms = statistics.median(o.wall_seconds for o in runs) * 1000
+    if all(o.ok and o.warm for o in runs):
+        return (f"warm templates: on (each candidate a fork of a template with numpy "
+                f"loaded: {ms:.0f} ms for a near-free one)")
+    why = "; ".join(warm.POOL.cold.values()) or (
+        "mode none" if not confine.layers(confine.requested()).namespaces
+        else "turned off: ADRS_WARM=0")
+    return f"warm templates: off ({why}); a fresh interpreter per evaluation: {ms:.0f} ms"

@@ -276,8 +276,10 @@ def test_adrs_sandbox_self_tests_every_layer(tmp_path):
     out = adrs("sandbox", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "9 of 9 layers hold" in out.stdout and "FAIL" not in out.stdout
+    assert "warm templates: on" in out.stdout
     unsafe = adrs("sandbox", "--sandbox", "none", cwd=tmp_path)
     assert unsafe.returncode == 1 and "FAIL" in unsafe.stdout and "unsafe" in unsafe.stdout
+    assert "warm templates: off (mode none)" in unsafe.stdout
 
 
 def test_no_boundary_is_one_line_and_none_runs_unconfined_recorded(tmp_path):
