@@ -118,6 +118,7 @@ class Group:
         found = hierarchies()
         name = f"adrs-{os.getpid()}-{next(_ids)}"
         self.paths: dict[str, Path] = {}
+        self._usage_fd: int | None = None
         throttle = (cpu_share > 0 or throttleable) and found.throttle
         for controller in found.names() + (["throttle"] if throttle else []):
             path = getattr(found, controller) / name
@@ -179,17 +180,32 @@ class Group:
         return sorted({str(p / "cgroup.procs") for p in self.paths.values()})
 
     def cpu_seconds(self) -> float | None:
-        """CPU time of everything that ever ran in the group (kernel accounting)."""
-        cpu = self.paths.get("cpu")
-        if cpu is None:
+        """CPU time of everything that ever ran in the group (kernel accounting). Read
+        twice per case, so from a descriptor kept open."""
+        text = self._usage()
+        if text is None:
             return None
         if self.v2:
-            for line in _read(cpu / "cpu.stat").splitlines():
+            for line in text.splitlines():
                 if line.startswith("usage_usec"):
                     return int(line.split()[1]) / 1e6
             return None
-        text = _read(cpu / "cpuacct.usage").strip()
-        return int(text) / 1e9 if text else None
+        return int(text) / 1e9 if text.strip() else None
+
+    def _usage(self) -> str | None:
+        cpu = self.paths.get("cpu")
+        if cpu is None:
+            return None
+        if self._usage_fd is None:
+            try:
+                self._usage_fd = os.open(cpu / ("cpu.stat" if self.v2 else "cpuacct.usage"),
+                                         os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return ""
+        try:
+            return os.pread(self._usage_fd, 4096, 0).decode()
+        except OSError:
+            return ""
 
     def oom_killed(self) -> bool:
         mem = self.paths.get("memory")
@@ -203,6 +219,9 @@ class Group:
 
     def release(self) -> None:
         """Kill every task left in the groups, then remove them."""
+        if self._usage_fd is not None:
+            os.close(self._usage_fd)
+            self._usage_fd = None
         for path in self.paths.values():
             kill_all(path, self.v2)
             with contextlib.suppress(OSError):

@@ -161,6 +161,7 @@ class _Box:
                  share: tuple[str, ...], preload: tuple[str, ...] = ()):
         self.layers, self.limits = layers, limits
         self.inbox, self.log = bytearray(), bytearray()
+        self.blobs = b""  # the raw tail of the last binary reply
         self.eof = self.ready = False
         self.proc = self.group = self.scratch = self.template = None
         self.req_w = self.rep_r = self.out_r = -1
@@ -371,14 +372,14 @@ class _Box:
 
     def _value(self, reply: dict):
         try:
-            return codec.decode(reply["out"])
+            return codec.decode(reply["out"], blobs=self.blobs)
         except Exception as exc:  # noqa: BLE001 - whatever it sent, it is its failure
             raise _Ended(self._invalid(str(exc))) from None
 
     def _message(self) -> dict:
         body = self._frame()
         try:
-            message = codec.decode_reply(body)
+            message, self.blobs = codec.decode_reply(body)
         except codec.BadOutput as exc:
             raise _Ended(self._invalid(str(exc))) from None
         if not isinstance(message, dict):

@@ -1,13 +1,14 @@
 """Per-evaluation overhead of the sandbox, every layer on, against the floors.
 
 One run, interleaved round by round so machine load falls on every variant alike:
-- fork floor: fork a warm Python (numpy loaded) and reap it, in this process;
+- fork floor: fork a warm Python (numpy loaded, nothing else) and reap it;
 - cold start: `python -I -c "import numpy"`, the interpreter alone;
 - adrs, warm (a candidate forked from a template, adrs/warm.py) and cold (a fresh
   interpreter per candidate), per boundary: a near-free candidate (`return x`, one
   case) through `run_candidate`;
-- a real evaluation, moe_expert_placement's initial program (its cases and its
-  scorer): the same calls made unsandboxed in this process, then warm and cold;
+- a real evaluation, moe_expert_placement's initial program (its probes and
+  functional hash, its cases, its scorer): the same calls made unsandboxed in
+  this process, then warm and cold;
 - a torch candidate (a 64x64 matmul chain) of a problem that preloads torch:
   unsandboxed in this process, then warm (torch imported once, in the template).
 
@@ -33,6 +34,7 @@ from common import machine, save
 from adrs import confine
 from adrs.config import build
 from adrs.evaluation import evaluate, trusted_seconds
+from adrs.hashing import functional_hash
 from adrs.problem import find_problem
 from adrs.sandbox import Limits, Outcome, encode_cases, run_candidate
 
@@ -45,15 +47,23 @@ TORCH_CASES = [{"n": 20}]
 FLOOR = "fork floor (warm Python)"
 
 
-def fork_floor() -> float:
-    import numpy  # noqa: F401  (a warm Python: numpy already loaded)
+# Forks on each input line and prints how long fork, exit and reap took: a warm
+# Python with numpy loaded and nothing else (this process has torch loaded).
+FORKER = ("import os, sys, time\nimport numpy\nfor line in sys.stdin:\n"
+          "    t = time.perf_counter()\n    pid = os.fork()\n    if pid == 0:\n"
+          "        os._exit(0)\n    os.waitpid(pid, 0)\n"
+          "    print(time.perf_counter() - t, flush=True)\n")
 
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return time.perf_counter() - start
+
+def fork_floor():
+    proc = subprocess.Popen([sys.executable, "-c", FORKER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+    def once() -> float:
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        return float(proc.stdout.readline())
+    return once
 
 
 def cold_start() -> float:
@@ -80,10 +90,11 @@ def moe_unsandboxed():
     """The same calls and scoring as an evaluation, in this process, no sandbox."""
     moe = find_problem("moe_expert_placement")
     fn = _in_process(moe.initial_source, moe.evaluator.entrypoint)
-    cases = moe.evaluator.cases()
+    cases, probes = moe.evaluator.cases(), moe.evaluator.probes()
 
     def once() -> float:
         start = time.perf_counter()
+        functional_hash([fn(**probe) for probe in probes], moe.probe_rtol)
         outputs, seconds = [], []
         for case in cases:
             t = time.process_time()
@@ -126,7 +137,7 @@ def torch_warm():
 
 
 def main(rounds: int) -> None:
-    variants = {FLOOR: fork_floor, "cold start (python + numpy)": cold_start}
+    variants = {FLOOR: fork_floor(), "cold start (python + numpy)": cold_start}
     modes = ["bwrap"] if shutil.which("bwrap") else []
     for mode in [*modes, "jail"]:
         for warm in (True, False):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,24 @@ from adrs.box.lockdown import NOBODY
 from adrs.sandbox import Limits, encode_cases, run_candidate
 
 CASES = encode_cases([{"x": 1.0}])
+
+# Binary reply frames that must be refused, each for the reason named.
+_ARRAY = '{{"out": {{"__ndarray__": "<f8", "shape": {shape}, "at": {at}}}}}'
+BAD_BINARY = [
+    (_ARRAY.format(shape="[2]", at="0"), b"\x00" * 16),  # not [offset, length]
+    (_ARRAY.format(shape="[2]", at="[0, -16]"), b"\x00" * 16),  # negative
+    (_ARRAY.format(shape="[2]", at="[0, 16]"), b"\x00" * 8),  # data shorter than said
+    (_ARRAY.format(shape="[2]", at="[8, 16]"), b"\x00" * 16),  # beyond the frame
+    (_ARRAY.format(shape="[3]", at="[0, 16]"), b"\x00" * 16),  # not its shape's size
+    (_ARRAY.format(shape="[2]", at="[0, 16]"), b"\xff" * 16),  # NaN
+]
+BAD_BINARY_NAMES = ["not-a-pair", "negative", "short-data", "beyond", "shape", "nan"]
+
+
+def binary_frame(text: str, tail: bytes) -> bytes:
+    """The body of a binary frame: marker, the text's length, the text, the tail."""
+    raw = text.encode()
+    return b"\x00" + struct.pack(">I", len(raw)) + raw + tail
 
 
 def backends() -> list:

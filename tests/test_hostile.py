@@ -10,7 +10,17 @@ import time
 from pathlib import Path
 
 import pytest
-from sandbox_support import NOBODY, backends, encode_cases, leftover_groups, run, sandbox_processes
+from sandbox_support import (
+    BAD_BINARY,
+    BAD_BINARY_NAMES,
+    NOBODY,
+    backends,
+    binary_frame,
+    encode_cases,
+    leftover_groups,
+    run,
+    sandbox_processes,
+)
 
 from adrs import warm
 
@@ -280,8 +290,13 @@ def test_a_reply_written_to_the_pipe_by_hand_is_not_believed(mode):
     b'{"out": {"__ndarray__": "<f8", "shape": [2], "data": "AAAA"}}',
     b'{"out": ' + b"9" * 50000 + b"}",
     b'"just a string"',
+    # binary frames (box/codec.py): the JSON text's length, the text, raw array bytes
+    b"\x00\x00\x00",
+    b"\x00\x00\x00\x00\xff{}",
+    *[binary_frame(text, tail) for text, tail in BAD_BINARY],
 ], ids=["bytes", "deep", "nan", "overflow", "shape", "object-dtype", "short-data",
-        "huge-int", "not-an-object"])
+        "huge-int", "not-an-object", "binary-short-header", "binary-short-text",
+        *[f"binary-{name}" for name in BAD_BINARY_NAMES]])
 def test_every_malformed_reply_is_invalid_output(mode, body):
     src = (f"import os, struct\ndef f(x):\n    body = {body!r}\n"
            "    for fd in map(int, os.listdir('/proc/self/fd')):\n        try:\n"

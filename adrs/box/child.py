@@ -110,11 +110,13 @@ def setup_reply(setup: dict):
 
 def serve(fn, requests: int, replies: int) -> None:
     while (message := codec.recv(requests)) is not None:
+        blobs: list[bytes] = []
         try:
-            reply = {"out": codec.encode(fn(**codec.decode(message["case"], finite=False)))}
+            out = fn(**codec.decode(message["case"], finite=False))
+            reply = {"out": codec.encode(out, blobs=blobs)}
         except BaseException as exc:  # noqa: BLE001
-            reply = failure(exc)
-        codec.send(replies, reply)
+            reply, blobs = failure(exc), []
+        codec.send(replies, reply, blobs)
 
 
 def main() -> None:

@@ -18,14 +18,17 @@ NUMERIC_KINDS = "biuf"
 MAX_DEPTH = 16
 MAX_DIMS = 32
 HEADER = struct.Struct(">I")
+BINARY = b"\x00"  # first byte of a binary frame's body (JSON text never starts so)
 
 
 class BadOutput(ValueError):
     """The candidate returned something that is not plain, finite, numeric data."""
 
 
-def encode(value, depth: int = 0):
-    """A value as JSON-able data (child side and for the parent's own cases)."""
+def encode(value, depth: int = 0, blobs: list | None = None):
+    """A value as JSON-able data (child side and for the parent's own cases). With
+    `blobs`, array data is appended there as raw bytes and referenced by offset
+    (a binary frame, see frame_binary), instead of inlined as base64."""
     import numpy as np
 
     if depth > MAX_DEPTH:
@@ -34,30 +37,35 @@ def encode(value, depth: int = 0):
         if value.dtype.kind not in NUMERIC_KINDS:
             raise BadOutput(f"array of dtype {value.dtype} is not numeric")
         a = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-        return {"__ndarray__": a.dtype.str, "shape": list(a.shape),
-                "data": base64.b64encode(a.tobytes()).decode("ascii")}
+        head = {"__ndarray__": a.dtype.str, "shape": list(a.shape)}
+        if blobs is None:
+            return {**head, "data": base64.b64encode(a.tobytes()).decode("ascii")}
+        at = sum(len(b) for b in blobs)
+        blobs.append(a.tobytes())
+        return {**head, "at": [at, a.nbytes]}
     if isinstance(value, np.generic):
-        return encode(value.item(), depth + 1)
+        return encode(value.item(), depth + 1, blobs)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
-        return [encode(v, depth + 1) for v in value]
+        return [encode(v, depth + 1, blobs) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: encode(v, depth + 1) for k, v in value.items()}
+        return {k: encode(v, depth + 1, blobs) for k, v in value.items()}
     raise BadOutput(f"cannot return a value of type {type(value).__name__}")
 
 
-def decode(value, depth: int = 0, finite: bool = True):
+def decode(value, depth: int = 0, finite: bool = True, blobs: bytes = b""):
     """Inverse of encode, validating as it goes: numeric arrays whose data matches
-    their shape, bounded nesting, and (for what a candidate sent) finite numbers."""
+    their shape, bounded nesting, and (for what a candidate sent) finite numbers.
+    `blobs`: the raw tail of a binary frame, which arrays may reference."""
     if depth > MAX_DEPTH:
         raise BadOutput("output is nested too deeply")
     if isinstance(value, list):
-        return [decode(v, depth + 1, finite) for v in value]
+        return [decode(v, depth + 1, finite, blobs) for v in value]
     if isinstance(value, dict):
         if "__ndarray__" in value:
-            return _array(value, finite)
-        return {str(k): decode(v, depth + 1, finite) for k, v in value.items()}
+            return _array(value, finite, blobs)
+        return {str(k): decode(v, depth + 1, finite, blobs) for k, v in value.items()}
     if finite and isinstance(value, float) and not math.isfinite(value):
         raise BadOutput(f"output contains the non-finite number {value}")
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -65,7 +73,7 @@ def decode(value, depth: int = 0, finite: bool = True):
     raise BadOutput(f"unexpected {type(value).__name__} in output")
 
 
-def _array(value: dict, finite: bool):
+def _array(value: dict, finite: bool, blobs: bytes = b""):
     import numpy as np
 
     dtype = np.dtype(str(value["__ndarray__"]))
@@ -75,13 +83,23 @@ def _array(value: dict, finite: bool):
     if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(
             type(n) is int and 0 <= n < 2**31 for n in shape):
         raise BadOutput("array shape is not a short list of sizes")
-    raw = base64.b64decode(str(value["data"]), validate=True)
+    raw = _blob(value["at"], blobs) if "at" in value else \
+        base64.b64decode(str(value["data"]), validate=True)
     if len(raw) != dtype.itemsize * math.prod(shape):
         raise BadOutput("array data does not match its shape")
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     if finite and dtype.kind == "f" and not np.isfinite(array).all():
         raise BadOutput("array contains non-finite numbers")
     return array
+
+
+def _blob(at, blobs: bytes) -> bytes:
+    if not (isinstance(at, list) and len(at) == 2 and all(type(n) is int and n >= 0
+                                                          for n in at)):
+        raise BadOutput("array reference is not [offset, length]")
+    if at[0] + at[1] > len(blobs):
+        raise BadOutput("array reference beyond the frame")
+    return bytes(blobs[at[0]:at[0] + at[1]])
 
 
 def _finite(text: str) -> float:
@@ -100,14 +118,37 @@ def loads(data: bytes):
     return json.loads(data, parse_float=_finite, parse_constant=_refuse_constant)
 
 
-def decode_reply(data: bytes):
-    """Parent side: one message from the child, any failure as BadOutput."""
+def decode_reply(data: bytes) -> tuple[object, bytes]:
+    """Parent side: one message from the child and the raw tail its arrays may
+    reference (empty for a plain JSON frame), any failure as BadOutput."""
     try:
-        return loads(data)
+        text, blobs = _split(data)
+        return loads(text), blobs
     except BadOutput:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoding failure is the candidate's
         raise BadOutput(f"malformed reply: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _split(body: bytes) -> tuple[bytes, bytes]:
+    """A binary frame's body is BINARY, the JSON text's length, the text, the raw
+    array bytes; any other body is JSON text alone."""
+    if body[:1] != BINARY:
+        return body, b""
+    if len(body) < 1 + HEADER.size:
+        raise BadOutput("binary frame shorter than its header")
+    size = HEADER.unpack_from(body, 1)[0]
+    start = 1 + HEADER.size
+    if start + size > len(body):
+        raise BadOutput("binary frame shorter than its text")
+    return body[start:start + size], memoryview(body)[start + size:]
+
+
+def frame_binary(message: dict, blobs: list[bytes]) -> bytes:
+    """A frame whose arrays travel as raw bytes (no base64, no JSON escaping)."""
+    text = json.dumps(message).encode()
+    body = b"".join([BINARY, HEADER.pack(len(text)), text, *blobs])
+    return HEADER.pack(len(body)) + body
 
 
 def frame(message: dict) -> bytes:
@@ -120,9 +161,9 @@ def frame_raw(text: str) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def send(fd: int, message: dict) -> None:
-    """Child side: write one whole frame (blocking)."""
-    view = memoryview(frame(message))
+def send(fd: int, message: dict, blobs: list[bytes] | None = None) -> None:
+    """Child side: write one whole frame (blocking); binary when there are blobs."""
+    view = memoryview(frame_binary(message, blobs) if blobs else frame(message))
     while view:
         view = view[os.write(fd, view):]
 
