@@ -119,6 +119,8 @@ class Group:
         name = f"adrs-{os.getpid()}-{next(_ids)}"
         self.paths: dict[str, Path] = {}
         self._usage_fd: int | None = None
+        self._ooms_before = 0
+        self._limits: tuple | None = None  # as last written
         throttle = (cpu_share > 0 or throttleable) and found.throttle
         for controller in found.names() + (["throttle"] if throttle else []):
             path = getattr(found, controller) / name
@@ -129,6 +131,9 @@ class Group:
         self.limit(memory_mb, max_tasks, cpu_share)
 
     def limit(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0) -> None:
+        if self._limits == (memory_mb, max_tasks, cpu_share):
+            return  # a reused group: nothing to write
+        self._limits = (memory_mb, max_tasks, cpu_share)
         self._limit(memory_mb, max_tasks)
         if "throttle" in self.paths:
             self._throttle(cpu_share)
@@ -208,14 +213,22 @@ class Group:
             return ""
 
     def oom_killed(self) -> bool:
+        """Whether the kernel killed for memory since `begin` (a group can be reused)."""
+        return self._ooms() > self._ooms_before
+
+    def begin(self) -> None:
+        """A new evaluation in this group (empty now): its counters start here."""
+        self._ooms_before = self._ooms()
+
+    def _ooms(self) -> int:
         mem = self.paths.get("memory")
         if mem is None:
-            return False
+            return 0
         text = _read(mem / ("memory.events" if self.v2 else "memory.oom_control"))
         counts = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
         if "oom_kill" in counts:
-            return int(counts["oom_kill"]) > 0
-        return not self.v2 and int(_read(mem / "memory.failcnt").strip() or 0) > 0
+            return int(counts["oom_kill"])
+        return 0 if self.v2 else int(_read(mem / "memory.failcnt").strip() or 0)
 
     def release(self) -> None:
         """Kill every task left in the groups, then remove them."""

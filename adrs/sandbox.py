@@ -175,13 +175,12 @@ class _Box:
 
     def _start(self, hide, share) -> None:
         self.template = self._template()
-        if self.template is not None:
-            self.group = self.template.take_group()
-        joined = self.group is not None
-        if joined:
+        joined = False
+        if self.template is not None and self.layers.cgroups.names():
+            self.group, joined = self.template.group(lambda: self._new_group(throttleable=True))
             self.group.limit(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
                              self.limits.cpu_share)
-        if self.group is None and self.layers.cgroups.names():
+        elif self.layers.cgroups.names():
             self.group = self._new_group()
         if not self.layers.namespaces:
             self.scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
@@ -213,11 +212,8 @@ class _Box:
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
             self.proc.kill()
-        if self.group is not None and self.template is not None:
-            # the template runs nothing more before this job's processes are gone
-            warm.HOUSEKEEPER.submit(self.group.release)
-        elif self.group is not None:
-            self.group.release()
+        if self.group is not None and self.template is None:
+            self.group.release()  # a template's groups are its own: reused, as they empty
         if self.proc is not None:
             self.proc.end()
         if self.template is not None:

@@ -60,7 +60,8 @@ class Template:
         finally:
             theirs.close()
         self.healthy = False
-        self.group = None  # a Future of the next job's cgroups.Group, made ahead
+        self.groups: list = []  # cgroups.Group, two at most, taken in turn by its jobs
+        self.prepared = None  # a Future: the next job's groups sent to its process
         self.jobs = 0
         try:
             first = self.next(STARTUP_SECONDS)
@@ -95,31 +96,33 @@ class Template:
             while self.ctl.recv(1 << 16, socket.MSG_DONTWAIT):
                 pass
 
-    def take_group(self):
-        """The cgroups made ahead for the next job, which its process has joined (None
-        for a template's first job)."""
-        made, self.group = self.group, None
-        return made.result() if made is not None else None
+    def group(self, make: Callable):
+        """The next job's cgroups and whether its process has joined them already.
+        A template keeps two and alternates: the next job's process joins its group
+        while the current job runs in the other. A group is reused only when empty:
+        the template starts a job only after the last one's processes are gone, and
+        the spare that joins a group is made after that."""
+        joined = self.prepared is not None
+        if joined:
+            self.prepared.result()
+        while len(self.groups) < 1 + (self.jobs > 0):
+            self.groups.append(make())
+        group = self.groups[self.jobs % 2]
+        group.begin()
+        return group, joined
 
-    def prepare(self, make_group: Callable) -> None:
-        """Make the next job's cgroups now, in the background: the template's next
-        candidate process joins them while it waits, so making and joining them
-        (slow in cgroup v1) is off the path of the next job."""
-        self.group = HOUSEKEEPER.submit(self._send_group, make_group)
+    def prepare(self, make: Callable) -> None:
+        """Send the job after this one its cgroups now (made, the first time, in the
+        background), so that joining them is off its path (slow in cgroup v1)."""
+        self.prepared = MAKER.submit(self._send_group, make)
 
-    def _send_group(self, make_group: Callable):
-        group = make_group()
-        try:
-            fds = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in group.procs_files()]
-        except OSError:
-            HOUSEKEEPER.submit(group.release)
-            return None
+    def _send_group(self, make: Callable) -> None:
+        if len(self.groups) < 2:
+            self.groups.append(make())
+        group = self.groups[self.jobs % 2]  # jobs: the job just started
+        fds = [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in group.procs_files()]
         try:
             socket.send_fds(self.ctl, [b'{"group": true}'], fds)
-            return group
-        except OSError:
-            group.release()
-            return None
         finally:
             for fd in fds:
                 os.close(fd)
@@ -143,9 +146,12 @@ class Template:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        group = self.take_group() if self.group is not None else None
-        if group is not None:
+        if self.prepared is not None:
+            with contextlib.suppress(Exception):
+                self.prepared.result()
+        for group in self.groups:
             group.release()
+        self.groups = []
 
 
 class Job:
@@ -227,8 +233,8 @@ class Pool:
             return sum(len(idle) for idle in self.idle.values())
 
 
-# Makes and removes cgroups off the evaluations' path.
-HOUSEKEEPER = ThreadPoolExecutor(1, thread_name_prefix="adrs-cgroups")
+# Sends (and the first time makes) the next job's cgroups, off the evaluations' path.
+MAKER = ThreadPoolExecutor(1, thread_name_prefix="adrs-cgroups")
 POOL = Pool()
 atexit.register(POOL.close)
 
