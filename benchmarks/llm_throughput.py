@@ -71,13 +71,13 @@ def fake_llm(latency: float):
 
 
 def measure(url: str, in_flight: int, iterations: int, sandboxed: bool,
-            warm: bool = True) -> dict:
+            warm: bool = True, workers: int = 2) -> dict:
     problem = find_problem("moe_expert_placement") if sandboxed else \
         load_problem(PROBLEM, "benchmark")
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(sqlite_url(Path(tmp) / "adrs.db"))
         cfg = build(problem.defaults if sandboxed else {},
-                    {"iterations": iterations, "workers": 2,
+                    {"iterations": iterations, "workers": workers,
                      "search": {"in_flight": in_flight}, "sandbox": {"warm": warm},
                      "mutator": {"kind": "llm", "model": "fake", "base_url": url,
                                  "concurrency": in_flight, "max_retries": 0}})
@@ -96,7 +96,7 @@ def measure(url: str, in_flight: int, iterations: int, sandboxed: bool,
     timed = stamps[in_flight:]
     rate = (len(timed) - 1) / (timed[-1] - timed[0])
     return {"in_flight": in_flight, "iterations": iterations, "sandboxed": sandboxed,
-            "warm": warm, "it_per_s": rate, "failed_calls": failed}
+            "warm": warm, "workers": workers, "it_per_s": rate, "failed_calls": failed}
 
 
 def main() -> None:
