@@ -53,3 +53,17 @@ def test_a_replayed_llm_run_is_the_same_on_ray_and_the_local_pool(tmp_path):
         archives.append([(r.iteration, r.syntactic_hash, r.status, r.score)
                          for r in again.store.history(again.run.id)])
     assert archives[0] == archives[1] and len(archives[0]) == 17
+
+
+def test_ray_tasks_evaluate_in_warm_templates():
+    from adrs.executors.ray import RayExecutor
+    from adrs.sandbox import Limits, encode_cases
+
+    executor = RayExecutor()
+    try:
+        task = executor._task.remote("def f(x):\n    return x + 1\n", "f",
+                                     encode_cases([{"x": 1.0}]), Limits(), (), None, (), ())
+        out = ray.get(task)
+    finally:
+        executor.shutdown()
+    assert out.ok and out.outputs == [2.0] and out.warm

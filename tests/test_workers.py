@@ -116,3 +116,19 @@ def test_ctrl_c_with_no_worker_stops_at_once_and_resume_finishes(tmp_path):
     worker.communicate(timeout=60)
     assert resumed.returncode == 0, resumed.stderr
     assert len(_rows(db, "shared")) == 11
+
+
+def test_a_worker_evaluates_in_warm_templates_of_its_own(tmp_path):
+    from test_warm import _ancestor, _templates
+
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    ctx, controller = _controller(db, tmp_path, 20)
+    worker = _worker("w1", db, tmp_path)
+    seen = []
+    deadline = time.monotonic() + 120
+    while controller.is_alive() and time.monotonic() < deadline:
+        seen += [p for p in _templates() if _ancestor(p, worker.pid)]
+        time.sleep(0.05)
+    controller.join(60)
+    worker.communicate(timeout=60)
+    assert ctx.run.status == "finished" and seen  # its candidates were forks of its templates
