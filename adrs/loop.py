@@ -75,6 +75,9 @@ class Search:
         self._seen: dict[str, int | str] = {}  # syntactic hash -> candidate id, or "pending"
         self._ids: dict[int, int] = {}  # iteration -> candidate id, once recorded
         self._equivalence = EquivalenceRegistry()
+        # hidden from every sandbox; resolved once (per call it cost the loop a syscall
+        # per path component, each a chance to lose the GIL to an evaluation thread)
+        self._deny = (str(ctx.archive_dir.resolve()),)
         self._in_flight: dict[int, _Child] = {}  # iteration -> child
         self._by_hash: dict[str, _Child] = {}  # pending hash -> child being evaluated
         self._parents: OrderedDict[int, Parent] = OrderedDict()
@@ -324,17 +327,16 @@ class Search:
     # --- evaluation and recording ---
 
     def _submit(self, source: str) -> Future:
-        deny = (str(self.ctx.archive_dir.resolve()),)
-        return self.executor.submit(evaluate, self.ctx.problem, source, self.cfg.sandbox, deny)
+        return self.executor.submit(evaluate, self.ctx.problem, source, self.cfg.sandbox,
+                                    self._deny)
 
     def _submit_child(self, i: int, source: str) -> Future:
         registry = self._equivalence if self.cfg.hashing.functional else None
         if registry and self.ctx.problem.probes_json is not None:
             registry.expect(i)
-        deny = (str(self.ctx.archive_dir.resolve()),)
         every = self.cfg.hashing.reevaluate_every if self.ctx.problem.noisy else 0
         return self.executor.submit(_evaluate_child, self.ctx.problem, source, self.cfg.sandbox,
-                                    deny, registry, i, every)
+                                    self._deny, registry, i, every)
 
     def _drain(self, until: int) -> None:
         """Record finished work until none of iteration <= until is outstanding."""

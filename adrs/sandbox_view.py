@@ -42,11 +42,26 @@ CREDENTIALS = (".ray", ".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".do
 
 
 def credential_paths() -> tuple[str, ...]:
+    """Those that exist now. Looked for again only when a folder they live in has
+    changed (its mtime): every evaluation asks, and each look is a syscall."""
     from adrs.judging import key_path
 
     home = os.path.expanduser("~")
-    found = [os.path.join(home, c) for c in CREDENTIALS] + [str(key_path().parent)]
-    return tuple(p for p in found if os.path.exists(p))
+    found = tuple(os.path.join(home, c) for c in CREDENTIALS) + (str(key_path().parent),)
+    parents = sorted({os.path.dirname(p) for p in found})
+    return _existing(found, tuple(_mtime(p) for p in parents))
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+@functools.lru_cache(maxsize=4)
+def _existing(paths: tuple[str, ...], _parents_changed: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(p for p in paths if os.path.exists(p))
 
 
 @functools.lru_cache(maxsize=1)
