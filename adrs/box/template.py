@@ -20,10 +20,14 @@ candidate did is in the next one's process, files, descriptors, shared memory
 or processes: each is a fresh fork of a template no candidate code ever ran in.
 
 Control messages (JSON, one per datagram): template -> {"ready": true} or
-{"failed": why}; controller -> {"job": {...}} with the descriptors; template ->
-{"exit": status} once the candidate's processes have ended (status as
-bubblewrap reports it: 128 + N for signal N); controller -> {"kill": true}
-ends the running job at once.
+{"failed": why}; controller -> {"group": true} with the next job's cgroup files
+(passed on to the spare that will run it, which joins them while it waits);
+controller -> {"job": {..., "id": n}} with the pipes (and, for a template's
+first job, its cgroup files); template -> {"exit": status, "id": n} once job
+n's processes have all ended (status as bubblewrap reports it: 128 + N for
+signal N); controller -> {"kill": n} ends job n at once (a kill for a job that
+has ended is dropped). A job, and whatever comes after it, that arrives while
+another runs waits for that one's end.
 """
 
 from __future__ import annotations
