@@ -30,6 +30,8 @@ class Evaluation:
     artifacts: dict | None = None  # the evaluator's text feedback (adrs.artifacts)
 
 
+RETRIED = "evaluated twice: its warm sandbox template died during the first run"
+
 # Given a functional hash, True to go on with the full evaluation.
 HashGate = Callable[[str], bool]
 
@@ -63,9 +65,6 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
     if out.retried:  # recorded with the candidate, shown wherever its feedback is
         ev = replace(ev, artifacts={**(ev.artifacts or {}), "sandbox": RETRIED})
     return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds)
-
-
-RETRIED = "evaluated twice: its warm sandbox template died during the first run"
 
 
 def _score(problem: Problem, out: Outcome) -> Evaluation:

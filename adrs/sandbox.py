@@ -177,7 +177,7 @@ class _Box:
         self.template = self._template()
         joined = False
         if self.template is not None and self.layers.cgroups.names():
-            self.group, joined = self.template.group(lambda: self._new_group(throttleable=True))
+            self.group, joined = self.template.group(self._template_group)
             self.group.limit(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
                              self.limits.cpu_share)
         elif self.layers.cgroups.names():
@@ -194,7 +194,7 @@ class _Box:
             if self.template is not None:
                 self.proc = self.template.start([req_r, rep_w, out_w, *joins], self._job())
                 if self.layers.cgroups.names():
-                    self.template.prepare(lambda: self._new_group(throttleable=True))
+                    self.template.prepare(self._template_group)
             else:
                 self.proc = _Cold(subprocess.Popen(
                     self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
@@ -230,6 +230,10 @@ class _Box:
         return cgroups.Group(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
                              self.limits.cpu_share, throttleable)
 
+    def _template_group(self) -> cgroups.Group:
+        """One of a template's two groups, reused by its jobs with their own limits."""
+        return self._new_group(throttleable=True)
+
     def _template(self) -> warm.Template | None:
         if not (self.limits.warm and self.layers.namespaces and warm.enabled()):
             return None
@@ -237,17 +241,14 @@ class _Box:
 
     def _new_template(self) -> warm.Template:
         ops = self.kind[1]
-        program = seccomp_filter.program() if self.layers.seccomp else None
         conf = {"preload": list(self.kind[2]), "scratch_bytes": self.limits.disk_mb << 20,
                 "drop_root": self.layers.namespaces,
-                "under_tmp": list(sandbox_view.under_scratch(ops)),
-                "seccomp": base64.b64encode(program).decode() if program else None}
+                "under_tmp": list(sandbox_view.under_scratch(ops)), "seccomp": self._seccomp()}
         spec = {"template": conf, "jail": list(ops) if self.layers.mode == "jail" else None}
         return warm.Template(self._command(ops, template=True), self._env(), spec)
 
     def _job(self) -> dict:
-        spec = self._child_spec(-1, -1, [])
-        return {"limits": spec["limits"], "cwd": spec["cwd"]}
+        return {"limits": self._child_limits(), "cwd": self._cwd()}
 
     # --- the child's command line -------------------------------------------------
 
@@ -257,6 +258,11 @@ class _Box:
                 "XDG_CACHE_HOME": os.path.join(home, ".cache")}
 
     def _child_spec(self, req_r: int, rep_w: int, joins: list[int]) -> dict:
+        return {"requests": req_r, "replies": rep_w, "cgroups": joins,
+                "limits": self._child_limits(), "seccomp": self._seccomp(),
+                "drop_root": self.layers.namespaces, "cwd": self._cwd()}
+
+    def _child_limits(self) -> dict:
         limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
         # the cgroup caps what is used; address space is only a backstop that makes an
         # absurd allocation fail at once (torch and jax reserve more than they use)
@@ -265,10 +271,14 @@ class _Box:
                                                               else 1)
         if not (self.group and self.group.caps_tasks):
             limits["nproc"] = _running_as(self._child_uid()) + self.limits.max_processes
+        return limits
+
+    def _seccomp(self) -> str | None:
         program = seccomp_filter.program() if self.layers.seccomp else None
-        return {"requests": req_r, "replies": rep_w, "cgroups": joins, "limits": limits,
-                "seccomp": base64.b64encode(program).decode() if program else None,
-                "drop_root": self.layers.namespaces, "cwd": self.scratch or sandbox_view.SCRATCH}
+        return base64.b64encode(program).decode() if program else None
+
+    def _cwd(self) -> str:
+        return self.scratch or sandbox_view.SCRATCH
 
     def _child_uid(self) -> int:
         uid = os.getuid()

@@ -112,8 +112,7 @@ def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) 
 def under_scratch(ops: tuple) -> tuple[str, ...]:
     """The outermost folders a plan binds under the scratch /tmp: a candidate's fresh
     scratch (box/template.py) must bind them again on top."""
-    dests = [op[2] for op in ops if op[0] == "bind" and _under(op[2], (SCRATCH,))]
-    return tuple(d for d in dests if not _under(d, [o for o in dests if o != d]))
+    return _outermost(op[2] for op in ops if op[0] == "bind" and _under(op[2], (SCRATCH,)))
 
 
 def _source(folder: str, hidden: tuple[str, ...]) -> str:

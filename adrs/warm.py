@@ -73,6 +73,10 @@ class Template:
         self.proc.stderr.close()
         self.healthy = True
 
+    def alive(self) -> bool:
+        """Still running, and no end of its control socket seen."""
+        return self.healthy and self.proc.poll() is None
+
     def _why_dead(self) -> str:
         self.close()
         lines = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
@@ -198,7 +202,7 @@ class Pool:
             idle = self.idle.setdefault(kind, [])
             while idle:
                 template = idle.pop()
-                if template.proc.poll() is None and template.healthy:
+                if template.alive():
                     return template
                 template.close()
         try:
@@ -213,7 +217,7 @@ class Pool:
             return None
 
     def give(self, kind: tuple, template: Template) -> None:
-        if template.healthy and template.proc.poll() is None:
+        if template.alive():
             with self.lock:
                 self.idle.setdefault(kind, []).append(template)
         else:

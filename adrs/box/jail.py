@@ -63,13 +63,14 @@ def _touch(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
 
 
-def bind_read_only(src: str, dest: str) -> None:
-    """Bind src (a path of the host's tree) read-only, keeping its locked flags."""
+def bind_read_only(src: str, dest: str, recursive: bool = False) -> None:
+    """Bind src (a path of the host's tree) read-only, keeping its locked flags;
+    `recursive`: with the mounts under it (what covers parts of it)."""
     if os.path.isdir(src):
         _mkdirs(dest)
     else:
         _touch(dest)
-    mount(src, dest, None, MS_BIND)
+    mount(src, dest, None, MS_BIND | (MS_REC if recursive else 0))
     kept = sum(m for st, m in LOCKED if os.statvfs(src).f_flag & st)
     mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
 
@@ -88,6 +89,12 @@ def devices(dest: str, shm: int) -> None:
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{dest}/{name}")
     tmpfs(f"{dest}/shm", shm, 0o1777)
+
+
+def proc(dest: str) -> None:
+    """A /proc of the calling process's PID namespace."""
+    _mkdirs(dest)
+    mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def hide(dest: str) -> None:
@@ -109,8 +116,7 @@ def carry_out(ops: list) -> None:
         elif op == "dev":
             devices(NEW + args[0], args[1])
         elif op == "proc":
-            _mkdirs(NEW + args[0])
-            mount("proc", NEW + args[0], "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            proc(NEW + args[0])
         elif op == "hide":
             hide(NEW + args[0])
         else:

@@ -111,8 +111,7 @@ class Template:
                 os.close(fd)
             if self.running and self.running[1] == order["kill"]:
                 os.kill(self.running[0][0], signal.SIGKILL)
-            elif any(json.loads(m).get("job", {}).get("id") == order["kill"]
-                     for m, _ in self.waiting):
+            else:
                 self._cancel(order["kill"])
         elif self.running or self.waiting:
             self.waiting.append((message, fds))
@@ -128,13 +127,13 @@ class Template:
             self._spare()
 
     def _cancel(self, number: int) -> None:
-        """A waiting job killed before it started: it ended at once."""
-        for item in list(self.waiting):
-            if json.loads(item[0]).get("job", {}).get("id") == number:
-                self.waiting.remove(item)
-                for fd in item[1]:
-                    os.close(fd)
-        self._say({"exit": 128 + signal.SIGKILL, "id": number})
+        """A waiting job killed before it started ended at once; a kill for a job that
+        has ended already is dropped."""
+        for item in [w for w in self.waiting if _job_id(w[0]) == number]:
+            self.waiting.remove(item)
+            for fd in item[1]:
+                os.close(fd)
+            self._say({"exit": 128 + signal.SIGKILL, "id": number})
 
     def _next(self) -> tuple[bytes, list[int]] | None:
         try:
@@ -192,8 +191,7 @@ class Template:
         try:
             self.jail.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 then ignores it
-            self.jail.mount("proc", "/proc", "proc", self.jail.MS_NOSUID | self.jail.MS_NODEV
-                            | self.jail.MS_NOEXEC)
+            self.jail.proc("/proc")
             candidate = os.fork()
         except OSError as exc:
             _fail(sock, exc)
@@ -249,15 +247,7 @@ class Template:
         held = [(os.open(dest, os.O_PATH), dest) for dest in self.conf.get("under_tmp", ())]
         jail.tmpfs("/tmp", size, 0o1777)
         for fd, dest in held:
-            source = f"/proc/self/fd/{fd}"
-            if os.path.isdir(source):
-                jail._mkdirs(dest)
-            else:
-                jail._touch(dest)
-            jail.mount(source, dest, None, jail.MS_BIND | jail.MS_REC)
-            kept = sum(m for st, m in jail.LOCKED if os.statvfs(source).f_flag & st)
-            jail.mount(None, dest, None, jail.MS_BIND | jail.MS_REMOUNT | jail.MS_RDONLY
-                       | jail.MS_NOSUID | jail.MS_NODEV | kept)
+            jail.bind_read_only(f"/proc/self/fd/{fd}", dest, recursive=True)
             os.close(fd)
         jail.tmpfs("/dev/shm", size, 0o1777)
 
@@ -277,6 +267,10 @@ def _hand(spare, message: bytes, fds: list[int]) -> None:
         pass  # the spare is gone: its status says so
     for fd in fds:
         os.close(fd)
+
+
+def _job_id(message: bytes) -> int | None:
+    return json.loads(message).get("job", {}).get("id")
 
 
 def _join(cgroup_files: list[int]) -> None:
