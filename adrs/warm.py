@@ -106,9 +106,14 @@ class Template:
         while the current job runs in the other. A group is reused only when empty:
         the template starts a job only after the last one's processes are gone, and
         the spare that joins a group is made after that."""
-        joined = self.prepared is not None
-        if joined:
-            self.prepared.result()
+        prepared, self.prepared = self.prepared, None
+        joined = False
+        if prepared is not None:
+            try:
+                prepared.result()
+                joined = True
+            except OSError:  # not sent: the job brings its groups itself, as a first does
+                pass
         while len(self.groups) < 1 + (self.jobs > 0):
             self.groups.append(make())
         group = self.groups[self.jobs % 2]
@@ -151,7 +156,7 @@ class Template:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         if self.prepared is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(OSError):
                 self.prepared.result()
         for group in self.groups:
             group.release()

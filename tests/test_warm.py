@@ -211,3 +211,15 @@ def _ancestor(pid: int, ancestor: int) -> bool:
         except OSError:
             return False
     return False
+
+
+def test_a_job_whose_groups_could_not_be_sent_ahead_brings_them_itself(mode, monkeypatch):
+    assert run("def f(x):\n    return 0\n", mode).warm
+    template = next(t for idle in warm.POOL.idle.values() for t in idle)
+
+    def fails(make):
+        raise OSError("injected: the groups could not be sent")
+
+    monkeypatch.setattr(template, "_send_group", fails)
+    outs = [run("def f(x):\n    return x + 1\n", mode) for _ in range(3)]
+    assert all(o.ok and o.warm and o.outputs == [2.0] for o in outs), outs
