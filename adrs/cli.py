@@ -461,7 +461,7 @@ def _cmd_problems(args) -> int:
     found = list_problems()
     width = max(len(p.origin) for p in found)
     for p in found:
-        print(f"{p.name:28} {p.origin:{width}}  {p.root}")
+        print(f"{p.name:28} {p.origin:{width}}  {p.root}\n{'':28} {p.summary()}")
     return 0
 
 

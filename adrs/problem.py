@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -151,6 +152,32 @@ class Listing:
     name: str
     origin: str
     root: Path
+
+    def summary(self, width: int = 100) -> str:
+        """One line on what the problem is: the first sentence of its manifest's
+        description, else of its README's first paragraph (read, never imported)."""
+        try:
+            text = tomllib.loads((self.root / MANIFEST).read_text())["problem"]["description"]
+        except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+            text = _first_paragraph(self.root / "README.md")
+        line = " ".join(str(text).split())
+        line = line.split(". ")[0].rstrip(".")
+        return line if len(line) <= width else line[:width - 3].rstrip() + "..."
+
+
+def _first_paragraph(readme: Path) -> str:
+    try:
+        lines = readme.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    text = []
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            if text:
+                break
+            continue
+        text.append(line)
+    return " ".join(text)
 
 
 def bundled_root() -> Path:

@@ -59,16 +59,16 @@ class Evaluator:
         return [{"available": self.available, "jobs": self.jobs}]
 
     def probes(self) -> list[dict]:
-        """Six short jobs on hand-made traces (always, never, alternating, first half,
-        rare, a late gap): a few hundred decisions that tell policies apart."""
-        n = 60
-        t = np.arange(n)
-        available = np.array([np.ones(n), np.zeros(n), (t // 5) % 2 == 0, t < n // 2,
-                              t % 9 == 0, (t < 20) | (t > 35)], dtype=np.int8)
-        jobs = np.array([(3.0, d, o, sim.GAP) for d, o in
-                         ((4.0, 0.1), (6.0, 0.1), (4.0, 0.3), (5.0, 0.2), (6.0, 0.05),
-                          (3.5, 0.2))])
-        return [{"available": available, "jobs": jobs}]
+        """Jobs at the full range of slack (1 to 30 hours) on fixed traces of every
+        regime, in hour-long ticks so they take 60 decisions at most: a policy's
+        thresholds show in them as they do in the judged jobs, at a tenth of the cost."""
+        rng = np.random.default_rng(20261202)
+        jobs, traces = [], []
+        for regime in sim.REGIMES:
+            for slack, overhead in ((30.0, 0.2), (12.0, 0.5), (4.0, 1.0)):
+                jobs.append((30.0, 30.0 + slack, overhead, 1.0))
+                traces.append(sim.trace(regime, 60.0, 1.0, rng))
+        return [{"available": np.array(traces), "jobs": np.array(jobs)}]
 
     def score(self, outputs: list, seconds: list[float]) -> dict[str, float]:
         (log,) = outputs
