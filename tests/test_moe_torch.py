@@ -5,9 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
+from problem_checks import evaluated, offline_gain
 
-from adrs.config import build
-from adrs.evaluation import evaluate
 from adrs.problem import find_problem
 
 pytest.importorskip("torch")
@@ -22,8 +21,7 @@ def problem():
     return find_problem(str(TORCH_DIR))
 
 
-def _eval(problem, source):
-    return evaluate(problem, source, build(problem.defaults).sandbox, probe=False)
+_eval = evaluated
 
 
 def test_baseline_scores_match_the_readme_and_the_numpy_problem(problem):
@@ -62,13 +60,4 @@ def test_arrays_are_accepted_and_a_single_tensor_is_refused_with_a_reason(proble
 
 
 def test_an_offline_search_improves_on_the_initial_program(tmp_path):
-    from adrs.loop import Search
-    from adrs.runs import start_run
-    from adrs.status import run_status
-
-    ctx = start_run(str(TORCH_DIR), name="torch", db=None, archive=tmp_path, config_file=None,
-                    overrides={"iterations": 40, "seed": 1})
-    Search(ctx, progress=False).run()
-    status = run_status(ctx.store, ctx.run)
-    ctx.store.close()
-    assert status["best_score"] > status["initial_score"] + 0.2
+    assert offline_gain(TORCH_DIR, tmp_path, iterations=40, seed=1) > 0.2

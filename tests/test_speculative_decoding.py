@@ -1,14 +1,12 @@
 """The speculative-decoding problem: the serving simulator on hand-computed cases, the
 policy table, and the problem through the sandbox."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from problem_checks import check_readme_figures, evaluated, offline_gain
 
-from adrs.config import build
-from adrs.evaluation import evaluate
 from adrs.problem import find_problem
 from evaluators import speculative_decoding as spec
 
@@ -78,18 +76,11 @@ def problem():
     return find_problem(str(SPEC_DIR))
 
 
-def _eval(problem, source, probe=False):
-    return evaluate(problem, source, build(problem.defaults).sandbox, probe=probe)
+_eval = evaluated
 
 
 def test_baseline_scores_match_the_figures_in_the_readme(problem):
-    recorded = dict(re.findall(r"^\| (\w+) +\| ([0-9.]+) \|",
-                               (SPEC_DIR / "README.md").read_text(), re.M))
-    for name, path in problem.baselines.items():
-        ev = _eval(problem, path.read_text())
-        assert ev.status == "ok" and ev.score == pytest.approx(float(recorded[name]), abs=5e-4)
-    assert _eval(problem, problem.initial_source).score == pytest.approx(
-        float(recorded["initial"]), abs=5e-4)
+    check_readme_figures(problem)
 
 
 @pytest.mark.parametrize("returned", ["9", "2.0", "True", "'3'"])
@@ -118,13 +109,4 @@ def test_a_stateful_policy_is_judged_on_the_table_it_gave(problem):
 
 
 def test_an_offline_search_improves_on_the_initial_program(tmp_path):
-    from adrs.loop import Search
-    from adrs.runs import start_run
-    from adrs.status import run_status
-
-    ctx = start_run(str(SPEC_DIR), name="spec", db=None, archive=tmp_path, config_file=None,
-                    overrides={"iterations": 60, "seed": 0})
-    Search(ctx, progress=False).run()
-    status = run_status(ctx.store, ctx.run)
-    ctx.store.close()
-    assert status["best_score"] > status["initial_score"] + 0.02
+    assert offline_gain(SPEC_DIR, tmp_path, iterations=60, seed=0) > 0.02

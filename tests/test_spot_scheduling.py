@@ -1,14 +1,12 @@
 """The spot-scheduling problem: the simulator on hand-computed cases, the problem end to
 end through the sandbox, and each way of gaming it found so far."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from problem_checks import check_readme_figures, evaluated, offline_gain
 
-from adrs.config import build
-from adrs.evaluation import evaluate
 from adrs.problem import find_problem
 from evaluators import spot_scheduling as sim
 
@@ -100,8 +98,7 @@ def spot():
     return find_problem(str(SPOT_DIR))
 
 
-def _eval(problem, source):
-    return evaluate(problem, source, build(problem.defaults).sandbox, probe=False)
+_eval = evaluated
 
 
 def _score(problem, source) -> float:
@@ -111,13 +108,7 @@ def _score(problem, source) -> float:
 
 
 def test_baseline_scores_match_the_figures_in_the_readme(spot):
-    recorded = dict(re.findall(r"^\| (\w+) +\| (-?[0-9.]+) \|",
-                               (SPOT_DIR / "README.md").read_text(), re.M))
-    for name, path in spot.baselines.items():
-        assert _score(spot, path.read_text()) == pytest.approx(float(recorded[name]),
-                                                               abs=5e-4), name
-    assert _score(spot, spot.initial_source) == pytest.approx(float(recorded["initial"]),
-                                                              abs=5e-4)
+    check_readme_figures(spot)
 
 
 def test_always_on_demand_saves_nothing_and_misses_nothing(spot):
@@ -276,13 +267,4 @@ def test_a_policy_printing_on_every_tick_still_scores_as_its_twin(spot):
 
 
 def test_an_offline_search_improves_on_the_initial_program(tmp_path):
-    from adrs.loop import Search
-    from adrs.runs import start_run
-    from adrs.status import run_status
-
-    ctx = start_run(str(SPOT_DIR), name="spot", db=None, archive=tmp_path, config_file=None,
-                    overrides={"iterations": 200, "seed": 0})
-    Search(ctx, progress=False).run()
-    status = run_status(ctx.store, ctx.run)
-    ctx.store.close()
-    assert status["best_score"] > status["initial_score"] + 0.02
+    assert offline_gain(SPOT_DIR, tmp_path, iterations=200, seed=0) > 0.02

@@ -1,14 +1,12 @@
 """The transaction-scheduling problem: the simulator on hand-computed cases, the problem
 through the sandbox, and the ways of gaming it found so far."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from problem_checks import check_readme_figures, evaluated, offline_gain
 
-from adrs.config import build
-from adrs.evaluation import evaluate
 from adrs.problem import find_problem
 from evaluators import txn_scheduling as txn
 
@@ -70,18 +68,11 @@ def problem():
     return find_problem(str(TXN_DIR))
 
 
-def _eval(problem, source):
-    return evaluate(problem, source, build(problem.defaults).sandbox, probe=False)
+_eval = evaluated
 
 
 def test_baseline_scores_match_the_figures_in_the_readme(problem):
-    recorded = dict(re.findall(r"^\| (\w+) +\| ([0-9.]+) \|", (TXN_DIR / "README.md").read_text(),
-                               re.M))
-    for name, path in problem.baselines.items():
-        ev = _eval(problem, path.read_text())
-        assert ev.status == "ok" and ev.score == pytest.approx(float(recorded[name]), abs=5e-4)
-    assert _eval(problem, problem.initial_source).score == pytest.approx(
-        float(recorded["initial"]), abs=5e-4)
+    check_readme_figures(problem)
 
 
 def test_a_repeated_transaction_is_an_invalid_output_naming_the_batch(problem):
@@ -109,13 +100,4 @@ def test_a_slow_scheduler_loses_score_beyond_the_time_budget(problem):
 
 
 def test_an_offline_search_improves_on_the_initial_program(tmp_path):
-    from adrs.loop import Search
-    from adrs.runs import start_run
-    from adrs.status import run_status
-
-    ctx = start_run(str(TXN_DIR), name="txn", db=None, archive=tmp_path, config_file=None,
-                    overrides={"iterations": 120, "seed": 0})
-    Search(ctx, progress=False).run()
-    status = run_status(ctx.store, ctx.run)
-    ctx.store.close()
-    assert status["best_score"] > status["initial_score"] + 0.02
+    assert offline_gain(TXN_DIR, tmp_path, iterations=120, seed=0) > 0.02
