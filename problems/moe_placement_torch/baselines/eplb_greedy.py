@@ -15,18 +15,19 @@ def balanced_packing(weight, num_packs):
     """Assign items [rows, items] to packs of equal item count; returns (pack, rank)."""
     rows, items = weight.shape
     per_pack = items // num_packs
-    pack = torch.empty((rows, items), dtype=torch.int64)
-    rank = torch.empty((rows, items), dtype=torch.int64)
-    order = torch.argsort(-weight, dim=1, stable=True)
+    pack = [[0] * items for _ in range(rows)]
+    rank = [[0] * items for _ in range(rows)]
+    order = torch.argsort(-weight, dim=1, stable=True).tolist()
+    loads = weight.tolist()
     for i in range(rows):
         load = [0.0] * num_packs
         count = [0] * num_packs
-        for item in order[i].tolist():
+        for item in order[i]:
             p = min((q for q in range(num_packs) if count[q] < per_pack), key=lambda q: load[q])
-            pack[i, item], rank[i, item] = p, count[p]
-            load[p] += float(weight[i, item])
+            pack[i][item], rank[i][item] = p, count[p]
+            load[p] += loads[i][item]
             count[p] += 1
-    return pack, rank
+    return torch.tensor(pack), torch.tensor(rank)
 
 
 def replicate_experts(weight, num_phy):
