@@ -92,3 +92,15 @@ def test_edits_that_leave_a_name_undefined_are_not_proposed():
     children = [c for c in children if c]
     assert len(children) > 20
     assert all("y = " in c and "z = " in c for c in children)
+
+
+def test_a_parent_already_reading_an_unbound_name_is_never_edited_into_a_child():
+    # Every edit would leave the name unbound, the ones that move only constants,
+    # operators or statements (kept without a check otherwise) included.
+    src = ("# EVOLVE-BLOCK-START\ndef f(x):\n    y = x * 2.0 + 1.5\n"
+           "    return y < 3.0 and y - x > 0.5 + missing\n# EVOLVE-BLOCK-END\n")
+    m = OfflineMutator(max_edits=3, crossover=0.0)
+    outs = [m.mutate(_request(src), np.random.default_rng(i)) for i in range(40)]
+    assert all(o.source is None and "no applicable edit" in o.error for o in outs)
+    fixed = src.replace(" + missing", "")  # the same program without it is edited
+    assert any(m.mutate(_request(fixed), np.random.default_rng(i)).source for i in range(5))

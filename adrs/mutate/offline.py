@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import math
 
 import numpy as np
@@ -49,7 +50,7 @@ class OfflineMutator:
         except SyntaxError as exc:
             return Mutation(None, "offline", error=f"parent region does not parse: {exc.msg}",
                             reason="parse_error")
-        before = ast.unparse(tree)
+        before = _canonical_text(parts.region)
         done, other_id = [], None
         if request.inspirations and rng.random() < self.crossover:
             other = request.inspirations[int(rng.integers(len(request.inspirations)))]
@@ -57,25 +58,49 @@ class OfflineMutator:
                 done.append(note)
                 other_id = other.id
         wanted = len(done) + min(int(rng.geometric(0.5)), self.max_edits)
-        try:
-            outside = _defined_names(ast.parse(parts.before + parts.after))
-        except SyntaxError:  # a region nested in a block: skip the name check
-            outside = None
+        outside = _outside_names(parts.before + parts.after)
+        # a tree that already reads an unbound name keeps every edit from being kept
+        blocked = outside is not None and (bool(_undefined_names(tree, outside)) if done
+                                           else _reads_unbound(parts.region, outside))
         for _ in range(_TRIES * wanted):
             if len(done) >= wanted:
                 break
             edit = self._edits[int(rng.integers(len(self._edits)))]
-            backup = _clone(tree)
+            checked = outside is not None and (blocked or edit not in _KEEPS_NAMES)
+            backup = _clone(tree) if checked else None
             if note := edit(tree, rng):
-                if outside is not None and _undefined_names(tree, outside):
+                if checked and _undefined_names(tree, outside):
                     # a certain NameError: not worth an evaluation
                     tree = backup
                     continue
                 done.append(note)
+                blocked = False
         after = ast.unparse(tree)
         if not done or after == before:
             return Mutation(None, "offline", error="no applicable edit changed the program")
         return Mutation(parts.join(after), "offline: " + "; ".join(done), other_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_text(region: str) -> str:
+    """The region as ast.unparse writes it (parents recur: cached by their text)."""
+    return ast.unparse(ast.parse(region))
+
+
+@functools.lru_cache(maxsize=256)
+def _reads_unbound(region: str, outside: frozenset[str]) -> bool:
+    """Whether the parent region itself reads a name nothing binds (cached by its text)."""
+    return bool(_undefined_names(ast.parse(region), outside))
+
+
+@functools.lru_cache(maxsize=256)
+def _outside_names(code: str) -> frozenset[str] | None:
+    """Names bound outside the evolvable region, or None if that code does not parse
+    alone (a region nested in a block: the name check is skipped)."""
+    try:
+        return frozenset(_defined_names(ast.parse(code)))
+    except SyntaxError:
+        return None
 
 
 def _clone(node):
@@ -238,6 +263,13 @@ def _delete_statement(tree: ast.AST, rng) -> str | None:
         return None
     block, i = site
     return f"delete statement at line {block.pop(i).lineno}"
+
+
+# Edits that leave the sets of names a tree binds and reads as they were (they change
+# constants or operators, or move or copy statements already there): they cannot add
+# an undefined name, so they need no backup and no check.
+_KEEPS_NAMES = frozenset({_perturb_constant, _swap_compare, _swap_binop, _swap_statements,
+                          _duplicate_statement})
 
 
 def _crossover(tree: ast.AST, other_source: str, rng) -> str | None:
