@@ -270,7 +270,7 @@ def _archive(tmp_path, name, problem, iterations):
     ("moe_expert_placement", 16), ("optimizer_discovery", 3), ("function_minimization", 16),
     ("online_bin_packing", 16), ("spot_scheduling", 16),
     ("txn_scheduling", 16), ("gpu_allocation", 16),
-    ("speculative_decoding", 8)])
+    ("speculative_decoding", 8), ("moe_placement_torch", 16)])
 def test_the_same_seed_gives_the_same_archive_beside_a_cpu_hog(tmp_path, name, iterations):
     problem = ROOT / "problems" / name
     quiet = _archive(tmp_path, "quiet", problem, iterations)
