@@ -77,6 +77,17 @@ def test_problems_lists_the_bundled_problem(tmp_path):
     assert "moe_expert_placement" in out.stdout and "bundled" in out.stdout
 
 
+def test_problems_says_in_a_line_what_each_problem_is(tmp_path):
+    lines = adrs("problems", cwd=tmp_path).stdout.splitlines()
+    after = {lines[i].split()[0]: lines[i + 1].strip() for i in range(0, len(lines) - 1, 2)}
+    # from the manifest's description, first sentence
+    assert after["moe_expert_placement"] == ("Place the experts of a Mixture-of-Experts model "
+                                             "on GPUs (as DeepSeek's EPLB does)")
+    # an OpenEvolve folder has no manifest: its README's first paragraph
+    assert after["function_minimization"].startswith("Find the global minimum")
+    assert all(after.values())
+
+
 def _error(out):
     assert out.returncode == 2, out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()
