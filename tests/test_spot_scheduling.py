@@ -80,6 +80,15 @@ def test_replay_recomputes_the_costs_and_rejects_a_log_that_is_no_decision_list(
     extra[0, -1] = SPOT  # a decision after the job had finished
     with pytest.raises(ValueError, match="after a job had finished"):
         sim.replay(available, jobs, extra)
+    two = np.ones((2, 20), dtype=np.int8)  # a stray decision while another job runs on
+    jobs2 = np.array([(0.5, 2.0, 0.0, 0.1), (1.5, 2.0, 0.0, 0.1)])
+    _, first = _run(two[0], jobs2[0], [SPOT] * 20)
+    _, second = _run(two[1], jobs2[1], [SPOT] * 20)
+    stray = np.stack([first, second])
+    stray[0, 7] = OD  # job 0 finished at tick 4
+    with pytest.raises(ValueError, match="does not replay as given"):
+        sim.replay(two, jobs2, stray)
+    sim.replay(two, jobs2, np.stack([first, second]))  # the honest log replays
     with pytest.raises(ValueError, match="shape"):
         sim.replay(available, jobs, log[None, :5])
 
