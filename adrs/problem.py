@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -157,8 +156,8 @@ class Listing:
         """One line on what the problem is: the first sentence of its manifest's
         description, else of its README's first paragraph (read, never imported)."""
         try:
-            text = tomllib.loads((self.root / MANIFEST).read_text())["problem"]["description"]
-        except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+            text = read_toml(self.root / MANIFEST)["problem"]["description"]
+        except (UserError, OSError, KeyError, TypeError):
             text = _first_paragraph(self.root / "README.md")
         line = " ".join(str(text).split())
         line = line.split(". ")[0].rstrip(".")

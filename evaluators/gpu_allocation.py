@@ -88,21 +88,19 @@ def optimum(rates: np.ndarray, table: np.ndarray, prices: np.ndarray) -> float:
     part type k serves and the rest (3^buckets splits per type; 12 buckets take
     about 0.1 s)."""
     n = len(rates)
-    pairs = _splits(n)
-    best = _type_costs(rates, table, prices, 0)
+    whole, part = _splits(n)
+    bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1  # the buckets in each set
+    best = _type_costs(bits, rates, table, prices, 0)
     for g in range(1, len(prices)):
-        own = _type_costs(rates, table, prices, g)
-        whole, part = pairs
+        own = _type_costs(bits, rates, table, prices, g)
         merged = np.full(1 << n, np.inf)
         np.minimum.at(merged, whole, best[whole ^ part] + own[part])
         best = merged
     return float(best[-1])
 
 
-def _type_costs(rates, table, prices, g) -> np.ndarray:
+def _type_costs(bits, rates, table, prices, g) -> np.ndarray:
     """Cost of type g serving exactly each set of buckets (inf if it cannot serve one)."""
-    n = len(rates)
-    bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
     can = table[g] > 0
     load = bits @ np.where(can, rates / np.where(can, table[g], 1.0), 0.0)
     feasible = (bits @ ~can) == 0

@@ -40,9 +40,9 @@ GAP = 0.1  # hours per tick
 Job = collections.namedtuple("Job", "duration deadline overhead gap")
 
 
-def ticks(deadline: float, gap: float) -> int:
-    """Ticks that fit before the deadline."""
-    return int(math.floor(deadline / gap + 1e-9))
+def ticks(deadline, gap):
+    """Ticks that fit before the deadline (numbers or arrays of them)."""
+    return np.floor(np.asarray(deadline) / gap + 1e-9).astype(np.int64)
 
 
 class Simulation:
@@ -52,7 +52,7 @@ class Simulation:
         self.available = np.asarray(available, dtype=bool)  # [jobs, ticks]
         self.duration, self.deadline, self.overhead, self.gap = (jobs[:, k] for k in range(4))
         n = len(jobs)
-        self.limit = np.floor(self.deadline / self.gap + 1e-9).astype(np.int64)  # as ticks()
+        self.limit = ticks(self.deadline, self.gap)
         self.done, self.left = np.zeros(n), np.zeros(n)
         self.paid = np.zeros((n, 3), dtype=np.int64)  # ticks paid, per cluster type
         self.cluster = np.zeros(n, dtype=np.int8)
@@ -266,15 +266,14 @@ class CandidateProcess:
         import os
 
         down, up = os.pipe(), os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
+        if os.fork() == 0:
             os.close(down[1])
             os.close(up[0])
             _child(source, down[0], up[1])
         os.close(down[0])
         os.close(up[1])
         self.inp, self.out = up[0], down[1]
-        self.ready = self._reply(0)
+        self._reply(0)  # loaded, with a Policy class
 
     def start(self, jobs: np.ndarray) -> None:
         self._request(START, len(jobs), np.ascontiguousarray(jobs, np.float64).tobytes())
