@@ -27,7 +27,9 @@ first job, its cgroup files); template -> {"exit": status, "id": n} once job
 n's processes have all ended (status as bubblewrap reports it: 128 + N for
 signal N); controller -> {"kill": n} ends job n at once (a kill for a job that
 has ended is dropped). A job, and whatever comes after it, that arrives while
-another runs waits for that one's end.
+another runs waits for that one's end; the next job's cgroups, sent while a job
+runs and none waits, go at once to the spare that will run it, so that joining
+them (slow in cgroup v1) overlaps the running job.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ class Template:
         """A job goes to the newest spare, which then has a successor made; one job at a
         time: a job (and all after it) that comes while one runs waits for its end, so
         no candidate starts before the last one's processes are gone. The cgroups made
-        for the next job go to the spare that will run it."""
+        for the next job go to the spare that will run it (the newest) at once, while
+        the job before it runs, unless a job waits before them."""
         order = json.loads(message)
         if "kill" in order:
             for fd in fds:
@@ -113,7 +116,7 @@ class Template:
                 os.kill(self.running[0][0], signal.SIGKILL)
             else:
                 self._cancel(order["kill"])
-        elif self.running or self.waiting:
+        elif self.waiting or (self.running and b'"job"' in message):
             self.waiting.append((message, fds))
         else:
             self._pass_on(message, fds)
