@@ -74,6 +74,8 @@ class Search:
         self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration
         self._seen: dict[str, int | str] = {}  # syntactic hash -> candidate id, or "pending"
         self._ids: dict[int, int] = {}  # iteration -> candidate id, once recorded
+        # candidate id -> (score, metrics, failure) as stored: what a duplicate copies
+        self._outcomes: dict[int, tuple[float | None, dict | None, str | None]] = {}
         self._equivalence = EquivalenceRegistry()
         # hidden from every sandbox; resolved once (per call it cost the loop a syscall
         # per path component, each a chance to lose the GIL to an evaluation thread)
@@ -282,6 +284,7 @@ class Search:
             heapq.heappush(self._unrevealed, (r.iteration, r))
             self._note_progress(r)
             self._ids[r.iteration] = r.id
+            self._outcomes[r.id] = (r.score, r.metrics, r.failure)
             if r.status != "duplicate" and r.syntactic_hash:
                 self._seen.setdefault(r.syntactic_hash, r.id)
             if r.functional_hash:
@@ -379,15 +382,18 @@ class Search:
             # original's running mean, and keep the sample's own metrics here
             mean = self.ctx.store.add_score_sample(original_id, record.score)
             self.state.rescore(original_id, mean)
+            _, metrics, failure = self._outcomes[original_id]
+            self._outcomes[original_id] = (mean, metrics, failure)
             return replace(record, status="duplicate", duplicate_of=original_id, score=mean)
-        orig = self.ctx.store.get_candidate(original_id)
-        return replace(record, status="duplicate", duplicate_of=original_id, score=orig.score,
-                       metrics=orig.metrics or {}, failure=orig.failure,
+        score, metrics, failure = self._outcomes[original_id]
+        return replace(record, status="duplicate", duplicate_of=original_id, score=score,
+                       metrics=metrics or {}, failure=failure,
                        eval_seconds=record.eval_seconds or 0.0)
 
     def _record(self, rec: CandidateRecord) -> int:
         cid = self.ctx.store.add_candidate(self.ctx.run.id, rec)
         self._ids[rec.iteration] = cid
+        self._outcomes[cid] = (rec.score, rec.metrics, rec.failure)
         model, cost = self._calls.pop(rec.iteration, (None, 0.0))
         heapq.heappush(self._unrevealed, (rec.iteration, HistoryRow(
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
