@@ -89,7 +89,7 @@ class MutatorConfig:
 
 @dataclass(frozen=True)
 class HashingConfig:
-    syntactic: bool = True  # never evaluate the same normalised source twice
+    syntactic: bool = True  # never evaluate the same compiled program twice
     functional: bool = True  # stop after the probes when an earlier candidate behaves the same
     # Noisy problems only: every K-th equivalent is evaluated in full anyway and the
     # shared score becomes the running mean, so one lucky sample does not stick.

@@ -1,7 +1,9 @@
 """Recognising programs already paid for.
 
-Syntactic hash: programs that differ only in comments, docstrings or layout
-hash equal, so the same source is never evaluated twice.
+Syntactic hash: programs that compile to the same code hash equal, so comments,
+docstrings and layout (and constant expressions the compiler folds) never make
+the same program be evaluated twice. Source that does not compile hashes by
+its text, trailing spaces and blank edges aside.
 
 Functional hash: the outputs of a candidate on a problem's probe inputs,
 canonicalised (floats rounded to a relative tolerance) and hashed. Equal
@@ -18,18 +20,34 @@ import math
 
 import numpy as np
 
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
 
-def normalise(source: str) -> str:
-    """Canonical text of a program: parsed, docstrings dropped, unparsed."""
+
+def syntactic_hash(source: str) -> str:
     try:
         tree = ast.parse(source)
-    except SyntaxError:
-        return "\n".join(line.rstrip() for line in source.strip().splitlines())
-    for node in ast.walk(tree):
+        _drop_docstrings(tree)
+        # optimize=0: the same code whatever -O this interpreter runs with
+        code = compile(tree, "<candidate>", "exec", dont_inherit=True, optimize=0)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+        return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(repr(_shape(code)).encode()).hexdigest()
+
+
+def _drop_docstrings(tree: ast.Module) -> None:
+    """Only statements nest definitions: walk statement lists, not expressions."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and _is_docstring(body[0]):
+        if isinstance(node, _DOCUMENTED) and body and _is_docstring(body[0]):
             node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
+        for name in _BLOCKS:
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                stack.extend(block)
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -37,8 +55,22 @@ def _is_docstring(stmt: ast.stmt) -> bool:
             and isinstance(stmt.value.value, str))
 
 
-def syntactic_hash(source: str) -> str:
-    return hashlib.sha256(normalise(source).encode()).hexdigest()
+def _shape(code) -> tuple:
+    """What a code object does, without where its lines were."""
+    return (code.co_name, code.co_qualname, code.co_code, code.co_names, code.co_varnames,
+            code.co_freevars, code.co_cellvars, code.co_argcount, code.co_posonlyargcount,
+            code.co_kwonlyargcount, code.co_flags, code.co_exceptiontable,
+            tuple(_constant(c) for c in code.co_consts))
+
+
+def _constant(value):
+    if hasattr(value, "co_code"):
+        return _shape(value)
+    if isinstance(value, frozenset):  # its order follows string hashing: per process
+        return ("frozenset", tuple(sorted(repr(_constant(v)) for v in value)))
+    if isinstance(value, tuple):
+        return ("tuple", tuple(_constant(v) for v in value))
+    return repr(value)
 
 
 def functional_hash(outputs: list, rtol: float = 1e-6) -> str:

@@ -144,7 +144,8 @@ class ValueMutator:
 
     def mutate(self, request, rng):
         v, i = int(rng.integers(5)), int(rng.integers(1 << 30))
-        return Mutation(f"def guess(scale):\n    return {v}.0 + 0.0 * {i}\n", f"value {v}")
+        return Mutation(f"def guess(scale):\n    unused = {i}\n    return {v}.0 + 0.0 * unused\n",
+                        f"value {v}")
 
 
 def _dups(store, run):
@@ -183,8 +184,8 @@ class SameBehaviour:
     """Always the initial program's behaviour, written differently each time."""
 
     def mutate(self, request, rng):
-        return Mutation(f"def guess(scale):\n    return 0.5 * scale + 1.0 + 0.0 * "
-                        f"{int(rng.integers(1 << 30))}\n", "same behaviour")
+        return Mutation(f"def guess(scale):\n    unused = {int(rng.integers(1 << 30))}\n"
+                        "    return 0.5 * scale + 1.0 + 0.0 * unused\n", "same behaviour")
 
 
 def test_noisy_problems_reevaluate_every_kth_equivalent_and_keep_a_running_mean(make_ctx):
