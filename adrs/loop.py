@@ -16,14 +16,12 @@ import heapq
 import threading
 import time
 from collections import OrderedDict, deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from adrs.config import RunConfig
 from adrs.controller_lease import ControllerLease
 from adrs.errors import UserError
 from adrs.evaluation import evaluate
@@ -32,19 +30,10 @@ from adrs.hashing import syntactic_hash
 from adrs.mutate import Mutation, MutationRequest, Mutator, Parent, make_mutator
 from adrs.mutate.base import FailureNote
 from adrs.problem import Problem
+from adrs.run_context import RunContext
 from adrs.search.equivalence import EquivalenceRegistry
 from adrs.search.state import Event, SearchState
-from adrs.store import CandidateRecord, HistoryRow, Scored, Store
-from adrs.store.models import Run
-
-
-@dataclass
-class RunContext:
-    store: Store
-    run: Run
-    problem: Problem
-    config: RunConfig
-    archive_dir: Path
+from adrs.store import CandidateRecord, HistoryRow, Scored
 
 
 @dataclass
@@ -63,6 +52,10 @@ class Search:
         self.ctx = ctx
         self.cfg = ctx.config
         self.mutator = mutator or make_mutator(self.cfg.mutator, ctx.problem.root, ctx.store)
+        if not isinstance(self.mutator, Mutator):
+            raise TypeError(f"{type(self.mutator).__name__} is not a mutator: subclass "
+                            "adrs.mutate.Mutator (it needs only mutate())")
+        self.mutator.threads = max(1, self.cfg.mutator.concurrency)
         if self.cfg.mutator.tune_probability > 0:
             from adrs.tuning import TuningMutator
 
@@ -88,10 +81,8 @@ class Search:
         self._call_ids: dict[int, int] = {}  # iteration -> stored llm_calls id
         self._prebilled: set[int] = set()  # iterations whose stored reply is reused
         self._call_lock = threading.Lock()
-        # Mutations run in their own pool so slow LLM calls overlap; the deque keeps
-        # them in iteration order. Evaluations run in the executor.
-        self._mutations = ThreadPoolExecutor(max(1, self.cfg.mutator.concurrency),
-                                             thread_name_prefix="adrs-mutate")
+        # Mutations started, in iteration order (slow LLM calls overlap; the mutator
+        # decides how). Evaluations run in the executor.
         self._mutating: deque[tuple[int, Scored, Future]] = deque()
         # LLM spending of iterations <= i - in_flight (known at step i whatever the
         # timing); later calls wait in _unbilled.
@@ -150,16 +141,10 @@ class Search:
         request = MutationRequest(self.ctx.problem.description, self._parent(parent),
                                   tuple(self._parent(o) for o in others),
                                   tuple(self._failures), i, self.ctx.problem.language)
-        if hasattr(self.mutator, "submit"):  # choices now, in order; the wait is its own
-            future = self.mutator.submit(request, rng)
-            # record the call the moment its reply arrives, not when its turn comes:
-            # a crash in between must not lose a call that was paid for
-            future.add_done_callback(lambda f, i=i: f.exception() or self._call_id(i, f.result()))
-        elif getattr(self.mutator, "waits_on_io", True):
-            future = self._mutations.submit(self.mutator.mutate, request, rng)
-        else:  # CPU-bound (offline): a thread would only add overhead under the GIL
-            future = Future()
-            future.set_result(self.mutator.mutate(request, rng))
+        future = self.mutator.submit(request, rng)  # choices now, in order; the wait its own
+        # record the call the moment its reply arrives, not when its turn comes: a crash
+        # in between must not lose a call that was paid for
+        future.add_done_callback(lambda f, i=i: f.exception() or self._call_id(i, f.result()))
         self._mutating.append((i, parent, future))
         self._advance(block_until=-1)
 
@@ -297,7 +282,7 @@ class Search:
         """Replies a killed controller received but never turned into candidates are
         served again from the store, not requested (and billed) a second time."""
         replies = self.ctx.store.unclaimed_replies(self.ctx.run.id)
-        if not replies or not hasattr(self.mutator, "reuse"):
+        if not replies:
             return
         self.mutator.reuse(replies)
         for i, row in replies.items():
@@ -311,7 +296,7 @@ class Search:
                 self._failures.append(FailureNote(r.mutation, r.failure or "", r.error))
             events = [e for e in self.state.reveal(r) if e.key not in self._stored_events]
             self.ctx.store.add_search_events(self.ctx.run.id, events)  # none again on resume
-            if r.model and hasattr(self.mutator, "observe"):
+            if r.model:
                 parent = self.state.archive.score_of(r.parent_id)  # every visible success
                 gain = r.score - parent if r.status == "ok" and parent is not None else 0.0
                 self.mutator.observe(r.model, gain, r.cost)
@@ -437,7 +422,7 @@ class Search:
 
     def _stop_cleanly(self) -> None:
         """Cancel queued work, record whatever finished; the rest is redone on resume."""
-        self._mutations.shutdown(wait=True, cancel_futures=True)
+        self.mutator.close(cancel=True)
         self._mutating.clear()  # proposed but never evaluated: redone on resume
         for i, child in self._in_flight.items():
             if child.future.cancel():  # never started: release anyone waiting on its hash
@@ -451,9 +436,7 @@ class Search:
         self._in_flight.clear()
 
     def _finish(self, status: str, started: float) -> None:
-        self._mutations.shutdown()
-        if hasattr(self.mutator, "close"):
-            self.mutator.close()
+        self.mutator.close()
         self.executor.shutdown()
         elapsed = self.ctx.run.elapsed_seconds + time.monotonic() - started
         self.ctx.store.update_run(self.ctx.run.id, status=status, elapsed_seconds=elapsed)

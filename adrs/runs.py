@@ -10,8 +10,8 @@ from adrs import config as configuration
 from adrs import confine, judging, openevolve
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
-from adrs.loop import RunContext
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem
+from adrs.run_context import RunContext
 from adrs.store import Store, open_store, sqlite_url
 from adrs.store.models import Run
 

@@ -22,8 +22,8 @@ from adrs import evolve_block
 from adrs.errors import UserError
 from adrs.evaluation import Evaluation, evaluate
 from adrs.hashing import syntactic_hash
-from adrs.loop import RunContext
-from adrs.mutate.base import Mutation
+from adrs.mutate.base import Mutation, Mutator
+from adrs.run_context import RunContext
 from adrs.store import CandidateRecord
 
 FAILED_VALUE = -1e12  # what a failed trial scores (optuna needs a finite number)
@@ -144,7 +144,7 @@ def tune_candidate(ctx: RunContext, candidate_id: int, trials: int) -> tuple[int
     return cid, result
 
 
-class TuningMutator:
+class TuningMutator(Mutator):
     """Wraps the run's mutator: with probability `mutator.tune_probability` an
     iteration tunes its parent's constants (`mutator.tune_trials` evaluations)
     instead of editing the code. Tuning runs in its own thread; the choice and
@@ -158,17 +158,14 @@ class TuningMutator:
         self._pool = ThreadPoolExecutor(max(1, ctx.config.worker_count),
                                         thread_name_prefix="adrs-tune")
 
+    def mutate(self, request, rng) -> Mutation:
+        return self.submit(request, rng).result()
+
     def submit(self, request, rng) -> Future:
         if rng.random() < self.cfg.tune_probability and find_literals_safe(request.parent.source):
             seed = int(rng.integers(1 << 31))
             return self._pool.submit(self._tune, request, seed)
-        if hasattr(self.inner, "submit"):
-            return self.inner.submit(request, rng)
-        if getattr(self.inner, "waits_on_io", True):  # as the loop would: off its thread
-            return self._pool.submit(self.inner.mutate, request, rng)
-        future = Future()
-        future.set_result(self.inner.mutate(request, rng))
-        return future
+        return self.inner.submit(request, rng)
 
     def _tune(self, request, seed: int) -> Mutation:
         name = f"{self.ctx.run.name}/tune/iteration-{request.iteration}"
@@ -180,14 +177,15 @@ class TuningMutator:
         return Mutation(result.source, f"tuned constants ({self.cfg.tune_trials} trials, "
                                        f"optuna study {name})")
 
-    def observe(self, *args) -> None:
-        if hasattr(self.inner, "observe"):
-            self.inner.observe(*args)
+    def observe(self, model: str, gain: float, cost: float) -> None:
+        self.inner.observe(model, gain, cost)
 
-    def close(self) -> None:
+    def reuse(self, replies: dict) -> None:
+        self.inner.reuse(replies)
+
+    def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(cancel_futures=True)
-        if hasattr(self.inner, "close"):
-            self.inner.close()
+        self.inner.close(cancel)
 
 
 def find_literals_safe(source: str) -> bool:

@@ -26,7 +26,7 @@ from adrs.config import build
 from adrs.evaluation import Evaluation
 from adrs.hashing import syntactic_hash
 from adrs.loop import RunContext, Search
-from adrs.mutate import Mutation
+from adrs.mutate import Mutation, Mutator
 from adrs.problem import load_problem
 from adrs.store import open_store, sqlite_url
 from adrs.store.models import Candidate
@@ -39,7 +39,7 @@ def program(value: float) -> str:
     return f"# EVOLVE-BLOCK-START\ndef value():\n    return {value!r}\n# EVOLVE-BLOCK-END\n"
 
 
-class InstantMutator:
+class InstantMutator(Mutator):
     """A new, never-seen program per call, at no cost."""
 
     waits_on_io = False

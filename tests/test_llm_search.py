@@ -156,12 +156,15 @@ def test_a_reply_is_recorded_when_it_arrives_not_when_its_turn_comes(make_ctx, t
     import threading
     from concurrent.futures import Future
 
-    from adrs.mutate import Mutation
+    from adrs.mutate import Mutation, Mutator
     from adrs.mutate.llm import LLMCall
 
     release = threading.Event()
 
-    class OutOfOrder:
+    class OutOfOrder(Mutator):
+        def mutate(self, request, rng):
+            return self.submit(request, rng).result()
+
         def submit(self, request, rng):
             i = request.iteration
             call = LLMCall("m", f"prompt {i}", "```python\ndef guess(scale):\n    return "

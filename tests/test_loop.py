@@ -6,7 +6,7 @@ from conftest import FIXTURES
 
 from adrs.errors import UserError
 from adrs.loop import Search
-from adrs.mutate import Mutation
+from adrs.mutate import Mutation, Mutator
 from adrs.runs import resume_run, start_run
 from adrs.status import run_status
 
@@ -72,7 +72,7 @@ def test_resume_redoes_iterations_that_were_lost(tmp_path):
     assert [r[:4] for r in _rows(again.store, again.run)] == [r[:4] for r in full]
 
 
-class HostileMutator:
+class HostileMutator(Mutator):
     """Cycles through candidates that misbehave in every way the sandbox must contain."""
 
     PROGRAMS = [
@@ -117,7 +117,7 @@ def test_a_failing_initial_program_stops_with_a_clear_error(make_ctx, target_pro
 
 
 def test_duplicates_are_not_evaluated_twice(make_ctx, target_problem):
-    class Same:
+    class Same(Mutator):
         def mutate(self, request, rng):
             return Mutation("def guess(scale):\n    return 2.0\n", "same")
 
@@ -139,7 +139,7 @@ def test_population_summary_stays_bounded(make_ctx, target_problem):
     assert np.all(np.diff([e.score for e in elites]) <= 0)
 
 
-class ValueMutator:
+class ValueMutator(Mutator):
     """Syntactically new every time, but only five behaviours: many functional duplicates."""
 
     def mutate(self, request, rng):
@@ -180,7 +180,7 @@ def test_functional_duplicate_decisions_do_not_depend_on_worker_count(make_ctx, 
     assert strip[0] == strip[1] == strip[2]
 
 
-class SameBehaviour:
+class SameBehaviour(Mutator):
     """Always the initial program's behaviour, written differently each time."""
 
     def mutate(self, request, rng):

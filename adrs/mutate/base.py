@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -51,13 +52,53 @@ class Mutation:
     call: Any = None  # the LLM call that produced it (adrs.mutate.llm.LLMCall), if any
 
 
-class Mutator(Protocol):
-    """Proposes one child. A mutator that sets `waits_on_io = False` (pure CPU work) is
-    run inline by the loop, one that does not in a thread pool. A mutator may instead
-    implement `submit` (the LLM mutator does): it makes every random choice at once,
-    in iteration order, and returns a Future of the slow part, so waits overlap
-    without making the run depend on timing; `close` then releases its resources."""
+class Mutator(ABC):
+    """Proposes children. The contract the loop relies on, all of it:
 
+    - `mutate(request, rng)` makes one child (abstract: every mutator has it);
+    - `submit(request, rng)` starts one and returns a Future of its Mutation. The
+      default runs `mutate` at once in the caller's thread when `waits_on_io` is
+      False (pure CPU work: a thread would only add overhead under the GIL), else
+      in the mutator's own pool of `threads` threads. A mutator may override it (the
+      LLM mutator draws every random choice at once, in iteration order, and waits
+      on its event loop), so waits overlap without making the run depend on timing;
+    - `observe(model, gain, cost)`: a revealed child of a model's call (bandits);
+    - `reuse(replies)`: calls a killed controller paid for but never used, by
+      iteration (llm_calls rows), to serve instead of asking again;
+    - `close(cancel=False)`: release what it holds; `cancel` drops work not yet
+      started. Safe to call twice; a closed mutator may be used again.
+
+    The loop calls them from its own thread only, and sets `threads` from
+    `[mutator] concurrency` before the first `submit`.
+    """
+
+    waits_on_io: bool = True
+    threads: int = 8
+
+    @abstractmethod
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation: ...
 
-    def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future: ...
+    def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future:
+        if self.waits_on_io:
+            return self._pool().submit(self.mutate, request, rng)
+        future: Future = Future()
+        future.set_result(self.mutate(request, rng))
+        return future
+
+    def observe(self, model: str, gain: float, cost: float) -> None:  # noqa: B027
+        """Nothing to learn by default (an optional part of the contract)."""
+
+    def reuse(self, replies: dict) -> None:  # noqa: B027
+        """Nothing to reuse by default (only model calls are paid for)."""
+
+    def close(self, cancel: bool = False) -> None:
+        pool = self.__dict__.pop("_threads_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        pool = self.__dict__.get("_threads_pool")
+        if pool is None:
+            pool = self.__dict__["_threads_pool"] = ThreadPoolExecutor(
+                max(1, self.threads), thread_name_prefix="adrs-mutate")
+        return pool

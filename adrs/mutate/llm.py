@@ -32,7 +32,7 @@ import numpy as np
 
 from adrs.config import MutatorConfig
 from adrs.errors import UserError
-from adrs.mutate.base import Mutation, MutationRequest, Parent
+from adrs.mutate.base import Mutation, MutationRequest, Mutator, Parent
 from adrs.mutate.edits import EditError, child_from_reply
 from adrs.mutate.models import ModelChooser
 from adrs.mutate.prompt import Prompts
@@ -84,8 +84,7 @@ class Transport(Protocol):
 PROBE_POLL = 0.05  # seconds between looks at a half-open model's probe
 
 
-class LLMMutator:
-    waits_on_io = True
+class LLMMutator(Mutator):
 
     def __init__(self, cfg: MutatorConfig, problem_root: Path | None = None,
                  transport: Transport | None = None, breaker: bool = True):
@@ -133,7 +132,7 @@ class LLMMutator:
         self._stored = {i: Reply(r.response, r.tokens_in, r.tokens_out, r.model,
                                  bool(r.usage_estimated)) for i, r in replies.items()}
 
-    def close(self) -> None:
+    def close(self, cancel: bool = False) -> None:
         """Stop the event loop; requests still running are abandoned."""
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -19,7 +19,7 @@ import numpy as np
 
 from adrs import evolve_block
 from adrs.mutate import offline_text
-from adrs.mutate.base import Mutation, MutationRequest
+from adrs.mutate.base import Mutation, MutationRequest, Mutator
 
 _COMPARE_SWAPS = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
                   ast.GtE: [ast.Gt, ast.LtE], ast.Eq: [ast.NotEq], ast.NotEq: [ast.Eq]}
@@ -32,8 +32,8 @@ _PAIRED_NAMES = {"argmin": "argmax", "argmax": "argmin", "min": "max", "max": "m
 _TRIES = 8
 
 
-class OfflineMutator:
-    waits_on_io = False  # pure CPU: the loop runs it inline, not in its mutation pool
+class OfflineMutator(Mutator):
+    waits_on_io = False  # pure CPU: made inline, in the loop's thread
 
     def __init__(self, max_edits: int = 3, crossover: float = 0.15):
         self.max_edits = max(1, max_edits)
