@@ -44,8 +44,9 @@ def run_here(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
                          problem.harness, problem.preload, problem.share)
 
 
-# Where sandboxed runs happen; the workers executor points it, per thread, at a
-# queue that `adrs worker` processes serve.
+# A sandboxed run: run_here's shape. Where one happens is the executor's choice
+# (adrs/executors/base.py sets it, per evaluation thread).
+Runner = Callable[[Problem, str, Limits, tuple, bool, Callable[[list], bool]], Outcome]
 RUNNER: ContextVar = ContextVar("adrs_runner", default=run_here)
 
 

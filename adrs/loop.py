@@ -25,7 +25,7 @@ from tqdm import tqdm
 from adrs.controller_lease import ControllerLease
 from adrs.errors import UserError
 from adrs.evaluation import evaluate
-from adrs.executors import LocalExecutor
+from adrs.executors import Executor, LocalExecutor
 from adrs.hashing import syntactic_hash
 from adrs.mutate import Mutation, MutationRequest, Mutator, Parent, make_mutator
 from adrs.mutate.base import FailureNote
@@ -61,6 +61,9 @@ class Search:
 
             self.mutator = TuningMutator(self.mutator, ctx)
         self.executor = executor or _executor(ctx)
+        if not isinstance(self.executor, Executor):
+            raise TypeError(f"{type(self.executor).__name__} is not an executor: subclass "
+                            "adrs.executors.Executor")
         self.progress = progress
         self.state = SearchState(self.cfg.search)
         self._stored_events: set[tuple] = set()  # keys of search events already in the store

@@ -33,6 +33,7 @@ from common import machine, save
 
 from adrs.config import build
 from adrs.evaluation import Evaluation
+from adrs.executors import Executor
 from adrs.loop import RunContext, Search
 from adrs.problem import find_problem, load_problem
 from adrs.store import open_store, sqlite_url
@@ -41,7 +42,7 @@ HERE = Path(__file__).parent
 PROBLEM = HERE / "trivial_problem"
 
 
-class TrivialExecutor:
+class TrivialExecutor(Executor):
     """Scores a child by the number it returns, read off its source; nothing is run."""
 
     def submit(self, fn, problem, source, *args):

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 
 from adrs.config import build
 from adrs.evaluation import Evaluation
+from adrs.executors import Executor
 from adrs.hashing import syntactic_hash
 from adrs.loop import RunContext, Search
 from adrs.mutate import Mutation, Mutator
@@ -53,7 +54,7 @@ class InstantMutator(Mutator):
         return Mutation(self.template(float(rng.random()) + self.n), "instant")
 
 
-class InstantExecutor:
+class InstantExecutor(Executor):
     """Evaluates nothing: the score is read off the source, the future is already done.
 
     Returns what the loop's worker function returns: (Evaluation, equivalent iteration).

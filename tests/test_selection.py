@@ -1,5 +1,8 @@
 """Parent selection rules follow their formulas; populations keep only the best as elites."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -70,3 +73,19 @@ def test_equal_scores_are_uniform_and_inspirations_exclude_the_parent():
         state.reveal(HistoryRow(i, e.id, "ok", 1.0, 0, None, "h", None))
     parent, others = state.select(9, np.random.default_rng(1))
     assert parent.id not in {o.id for o in others} and len(others) == 2
+
+
+def test_the_search_code_imports_without_the_database_layer():
+    """Selection, islands and MAP-Elites are plain numpy: importing them must not load
+    SQLAlchemy or alembic (here: not installed, as an import hook pretends)."""
+    blocker = ("import sys\n"
+               "class Block:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name.split('.')[0] in ('sqlalchemy', 'alembic'):\n"
+               "            raise ImportError('not installed: ' + name)\n"
+               "sys.meta_path.insert(0, Block())\n"
+               "import adrs.search.selection, adrs.search.state\n"
+               "from adrs.store import Scored\n"
+               "print('imported')\n")
+    out = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "imported", out.stderr

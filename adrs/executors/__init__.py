@@ -1,5 +1,6 @@
-"""Executors run evaluations concurrently: a local pool now, Ray later."""
+"""Executors run evaluations concurrently: a local pool, Ray, or `adrs worker`s."""
 
+from adrs.executors.base import Executor
 from adrs.executors.local import LocalExecutor
 
-__all__ = ["LocalExecutor"]
+__all__ = ["Executor", "LocalExecutor"]

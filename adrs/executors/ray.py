@@ -11,13 +11,10 @@ the same) the full evaluation. The archive is the same as a local run's.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
 from adrs.errors import UserError
-from adrs.evaluation import RUNNER
+from adrs.executors.base import Executor
 from adrs.sandbox import Outcome, run_candidate
 
 
@@ -79,21 +76,18 @@ def _unreachable(where: str, why) -> str:
             "--ray-address (HOST:PORT)")
 
 
-class RayExecutor:
+class RayExecutor(Executor):
+    """Each sandboxed run is a Ray task (one CPU); the threads here only wait."""
+
+    name = "adrs-ray"
+
     def __init__(self, address: str = "", in_flight: int = 64):
         self._ray = connect(address)
         self._task = self._ray.remote(num_cpus=1)(_sandboxed)
-        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-ray")
+        super().__init__(in_flight)
 
-    def submit(self, fn: Callable[..., Any], *args) -> Future:
-        return self._pool.submit(self._call, fn, args)
-
-    def _call(self, fn, args):
-        token = RUNNER.set(self._remote)
-        try:
-            return fn(*args)
-        finally:
-            RUNNER.reset(token)
+    def runner(self):
+        return self._remote
 
     def _run(self, problem, source, limits, deny, probes_json=None) -> Outcome:
         ref = self._task.remote(source, problem.evaluator.entrypoint, problem.cases_json,
@@ -113,6 +107,3 @@ class RayExecutor:
         return replace(full, probe_outputs=first.probe_outputs,
                        probe_seconds=first.probe_seconds,
                        wall_seconds=full.wall_seconds + first.wall_seconds)
-
-    def shutdown(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=cancel)

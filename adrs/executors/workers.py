@@ -11,31 +11,26 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import Any
 
 from adrs import jobs
-from adrs.evaluation import RUNNER
+from adrs.executors.base import Executor
 from adrs.store import Store
 
 
-class WorkersExecutor:
+class WorkersExecutor(Executor):
+    """Each sandboxed run is a job in the database, numbered in submission order."""
+
+    name = "adrs-job"
+
     def __init__(self, store: Store, run_id: int, in_flight: int = 64):
         self.store, self.run_id = store, run_id
-        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="adrs-job")
         self._seq = itertools.count(jobs.next_seq(store, run_id))
         self._stop = threading.Event()
+        super().__init__(in_flight)
 
-    def submit(self, fn: Callable[..., Any], *args) -> Future:
-        return self._pool.submit(self._call, next(self._seq), fn, args)
-
-    def _call(self, seq: int, fn, args):
-        token = RUNNER.set(partial(self._remote, seq))
-        try:
-            return fn(*args)
-        finally:
-            RUNNER.reset(token)
+    def runner(self):
+        return partial(self._remote, next(self._seq))
 
     def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
         return jobs.run_remotely(self.store, self.run_id, seq, source, limits, deny_read,
@@ -45,8 +40,7 @@ class WorkersExecutor:
     def shutdown(self, cancel: bool = False) -> None:
         if cancel:  # withdraw what is still waiting for a worker (redone on resume)
             self._stop.set()
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
-
+        super().shutdown(cancel)
 
 def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
                 say: Callable[[str], None] = print, lease: float = jobs.LEASE) -> int:

@@ -1,10 +1,12 @@
-"""The Mutator base: what every mutator gets, and what the loop relies on."""
+"""The Mutator and Executor bases: what every implementation gets, what the loop relies on."""
 
 import threading
 
 import numpy as np
 import pytest
 
+from adrs.evaluation import run_here
+from adrs.executors import Executor
 from adrs.loop import Search
 from adrs.mutate import Mutation, MutationRequest, Mutator, Parent
 
@@ -65,3 +67,36 @@ def test_an_object_that_is_not_a_mutator_is_refused_with_the_fix(make_ctx, targe
 
     with pytest.raises(TypeError, match="subclass adrs.mutate.Mutator"):
         Search(make_ctx(target_problem, iterations=2), mutator=DuckTyped(), progress=False)
+
+
+class Counting(Executor):
+    """Runs on this machine, as the local pool does, counting the sandboxed runs."""
+
+    def __init__(self):
+        super().__init__(2)
+        self.runs = []
+
+    def runner(self):
+        def run(problem, source, *rest):
+            self.runs.append(source)
+            return run_here(problem, source, *rest)
+        return run
+
+
+def test_every_sandboxed_run_goes_to_the_executors_runner(make_ctx, target_problem):
+    executor = Counting()
+    ctx = make_ctx(target_problem, iterations=5)
+    Search(ctx, executor=executor, progress=False).run()
+    rows = [ctx.store.get_candidate(r.id) for r in ctx.store.history(ctx.run.id)]
+    evaluated = {c.source for c in rows
+                 if c.status != "duplicate" and not (c.failure or "").startswith("mutation:")}
+    assert len(evaluated) > 1 and evaluated <= set(executor.runs)
+
+
+def test_an_object_that_is_not_an_executor_is_refused_with_the_fix(make_ctx, target_problem):
+    class DuckTyped:
+        def submit(self, fn, *args):
+            raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="subclass adrs.executors.Executor"):
+        Search(make_ctx(target_problem, iterations=2), executor=DuckTyped(), progress=False)
