@@ -236,9 +236,21 @@ class Group:
             os.close(self._usage_fd)
             self._usage_fd = None
         for path in self.paths.values():
-            kill_all(path, self.v2)
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            _remove(path, self.v2)
+
+
+def _remove(path: Path, v2: bool) -> None:
+    """Kill what is in the group and remove it; a process that joined after the kill
+    (a warm spare still joining as its template dies) is killed on the next try."""
+    for _ in range(10):
+        kill_all(path, v2)
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # busy: someone joined meanwhile
+            time.sleep(0.01)
 
 
 def kill_all(path: Path, v2: bool) -> None:
