@@ -223,4 +223,3 @@ def test_a_job_whose_groups_could_not_be_sent_ahead_brings_them_itself(mode, mon
     monkeypatch.setattr(template, "_send_group", fails)
     outs = [run("def f(x):\n    return x + 1\n", mode) for _ in range(3)]
     assert all(o.ok and o.warm and o.outputs == [2.0] for o in outs), outs
-
