@@ -39,4 +39,5 @@ def test_the_tutorial_works_as_written(tmp_path):
     score = float(re.search(r"score ([0-9.]+)", best).group(1))
     assert score > 0.99  # Smith's rule, rediscovered, as the tutorial promises
     status = run("adrs status first --json", tmp_path).stdout
-    assert '"initial_score": 0.6' in status
+    initial = float(re.search(r'"initial_score": ([0-9.]+)', status).group(1))
+    assert 0.5 < initial < 0.7  # "about 0.6": the run is judged on data of this account's key
