@@ -17,13 +17,12 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from adrs.errors import UserError
 from adrs.store import Store
-from adrs.store.models import Candidate, LLMCall, Run
+from adrs.store.archive_reads import read_only_engine
+from adrs.store.plain import RunRow
 
 DB_FILE = "adrs.db"
 COLUMNS = ("id", "iteration", "parent_id", "other_parent_id", "island", "generation",
@@ -34,7 +33,7 @@ COLUMNS = ("id", "iteration", "parent_id", "other_parent_id", "island", "generat
 def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - the API's verb
     """A read-only view of one run: `where` is a run folder, a .db file or a database URL;
     `run` picks the run when the database holds several."""
-    store = Store(_read_only_engine(where))
+    store = Store(read_only_engine(where, DB_FILE))
     try:
         runs = store.runs()
     except OperationalError as exc:  # no tables: not an archive, or one being created
@@ -48,23 +47,6 @@ def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - 
         raise UserError(f"{'pass run=NAME' if run is None else f'no run {run!r}'} "
                         f"for {where}; runs there: {names}")
     return RunView(store, chosen)
-
-
-def _read_only_engine(where: str | Path):
-    path = Path(where)
-    if path.is_dir():
-        path = path / DB_FILE
-    if path.is_file():
-        engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
-        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only=ON"))
-        return engine
-    if "://" not in str(where):
-        raise UserError(f"no archive at {where}; pass a run folder, an adrs.db file or a "
-                        "database URL")
-    url = make_url(str(where))
-    if url.get_backend_name() == "postgresql":  # every transaction read-only, server-side
-        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
-    return create_engine(url)
 
 
 @dataclass(frozen=True)
@@ -83,7 +65,7 @@ class Program:
 
 
 class RunView:
-    def __init__(self, store: Store, run: Run):
+    def __init__(self, store: Store, run: RunRow):
         self.store, self.run = store, run
 
     # --- the run ---
@@ -109,17 +91,7 @@ class RunView:
 
     def records(self, ids=None) -> list[dict]:
         """Every candidate (or those in `ids`) as a dict (no source text: see `program`)."""
-        c = Candidate
-        q = (select(c.id, c.iteration, c.parent_id, c.other_parent_id, c.island, c.generation,
-                    c.status, c.score, c.failure, c.duplicate_kind, c.duplicate_of, c.mutation,
-                    c.eval_seconds, LLMCall.model, LLMCall.cost, LLMCall.tokens_in,
-                    LLMCall.tokens_out)
-             .outerjoin(LLMCall, LLMCall.id == c.llm_call_id)
-             .where(c.run_id == self.run.id).order_by(c.iteration))
-        if ids is not None:
-            q = q.where(c.id.in_(list(ids)))
-        with self.store.session() as s:
-            return [dict(zip(COLUMNS, row, strict=True)) for row in s.execute(q)]
+        return self.store.candidate_dicts(self.run.id, COLUMNS, ids)
 
     def candidates(self):
         """A pandas DataFrame when pandas is installed, else the list of records."""
@@ -161,13 +133,7 @@ class RunView:
         return chain
 
     def descendants(self, candidate_id: int) -> list[int]:
-        children: dict[int, list[int]] = {}
-        q = select(Candidate.id, Candidate.parent_id).where(
-            Candidate.run_id == self.run.id, Candidate.parent_id.is_not(None)).order_by(
-            Candidate.iteration)
-        with self.store.session() as s:
-            for cid, parent in s.execute(q):
-                children.setdefault(parent, []).append(cid)
+        children = self.store.children(self.run.id)
         out, todo = [], list(children.get(candidate_id, []))
         while todo:
             cid = todo.pop(0)
@@ -176,10 +142,7 @@ class RunView:
         return out
 
     def _parent_of(self, candidate_id: int) -> int | None:
-        q = select(Candidate.parent_id).where(Candidate.id == candidate_id,
-                                              Candidate.run_id == self.run.id)
-        with self.store.session() as s:
-            return s.execute(q).scalar()
+        return self.store.parent_of(self.run.id, candidate_id)
 
     def chain_to_best(self) -> list[int]:
         """Ids from the initial program to the best candidate, in order."""
@@ -202,14 +165,8 @@ class RunView:
         return out
 
     def islands(self) -> list[dict]:
-        c = Candidate
-        q = (select(c.island, func.count(), func.count(c.score), func.max(c.score),
-                    func.avg(c.score))
-             .where(c.run_id == self.run.id, c.status != "duplicate").group_by(c.island))
-        with self.store.session() as s:
-            rows = s.execute(q).all()
-        return [{"island": i, "evaluated": n, "scored": k, "best": b, "mean": m}
-                for i, n, k, b, m in rows]
+        """Per island: candidates evaluated and scored, best and mean score."""
+        return self.store.island_stats(self.run.id)
 
     def models(self) -> dict[str, dict]:
         return self.store.model_usage(self.run.id)

@@ -12,10 +12,9 @@ import os
 import socket
 import threading
 
-from sqlalchemy import select, update
-
 from adrs.errors import UserError
-from adrs.store.models import Run, utcnow
+from adrs.store.models import utcnow
+from adrs.store.plain import RunRow
 
 LEASE = 30.0  # seconds without a heartbeat before another controller may take over
 BEAT = 5.0
@@ -41,7 +40,10 @@ def _gone(controller: str) -> bool:
 
 
 class ControllerLease:
-    def __init__(self, store, run: Run):
+    """Context manager: hold the run's lease (refused if a live controller has it),
+    heartbeat it from a thread, release it on exit."""
+
+    def __init__(self, store, run: RunRow):
         self.store, self.run, self.me = store, run, this_process()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="adrs-lease")
@@ -54,34 +56,23 @@ class ControllerLease:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._where(controller=None, heartbeat_at=None)
+        self.store.renew_lease(self.run.id, self.me, release=True)
 
     def _acquire(self) -> None:
         holder = check_free(self.store, self.run)
         # compare-and-swap: only if nobody took it since we looked
-        q = update(Run).where(Run.id == self.run.id)
-        q = q.where(Run.controller == holder) if holder else q.where(Run.controller.is_(None))
-        with self.store.engine.begin() as conn:
-            taken = conn.execute(q.values(controller=self.me, heartbeat_at=utcnow())).rowcount
-        if taken != 1:
+        if not self.store.take_lease(self.run.id, holder, self.me):
             _refuse(self.run, "another process", 0.0)
 
     def _beat(self) -> None:
         while not self._stop.wait(BEAT):
-            self._where(heartbeat_at=utcnow())
-
-    def _where(self, **values) -> None:
-        with self.store.engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == self.run.id, Run.controller == self.me)
-                         .values(**values))
+            self.store.renew_lease(self.run.id, self.me)
 
 
-def check_free(store, run: Run) -> str | None:
+def check_free(store, run: RunRow) -> str | None:
     """Refuse (UserError) if a live controller other than this process holds the run;
     otherwise return the lapsed or absent holder."""
-    with store.engine.connect() as conn:
-        holder, beat = conn.execute(select(Run.controller, Run.heartbeat_at).where(
-            Run.id == run.id)).one()
+    holder, beat = store.lease_holder(run.id)
     if holder and holder != this_process() and not _gone(holder) and beat is not None:
         age = (utcnow() - beat).total_seconds()
         if age < LEASE:
@@ -89,7 +80,7 @@ def check_free(store, run: Run) -> str | None:
     return holder
 
 
-def _refuse(run: Run, holder: str, age: float) -> None:
+def _refuse(run: RunRow, holder: str, age: float) -> None:
     raise UserError(f"run {run.name} is being run by the controller {holder} "
                     f"(heard from {max(age, 0):.0f} s ago): stop it first, or if it died on "
                     f"another machine, resume after {LEASE:.0f} s")

@@ -13,14 +13,12 @@ outcome is accepted once, from the worker holding the job.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
-
-from sqlalchemy import func, select, text, update
+from datetime import datetime
 
 from adrs.box.codec import decode, encode
 from adrs.sandbox import Limits, Outcome
 from adrs.store import Store
-from adrs.store.models import EvalJob, utcnow
+from adrs.store.records import JobStatus
 
 LEASE = 60.0  # seconds without a heartbeat before a job is given to another worker
 POLL = 0.02  # seconds between looks at a job's row
@@ -29,57 +27,20 @@ POLL = 0.02  # seconds between looks at a job's row
 def queue(store: Store, run_id: int, seq: int, source: str, limits: Limits,
           deny: tuple[str, ...], probe: bool) -> int:
     request = {"limits": limits.__dict__, "deny_read": list(deny), "probe": probe}
-    return store._insert(EvalJob, run_id=run_id, seq=seq, source=source, request=request,
-                         status="queued", attempts=0)
+    return store.queue_job(run_id, seq, source, request)
 
 
 def next_seq(store: Store, run_id: int) -> int:
-    """Where a new controller's job numbering starts (after any earlier controller's)."""
-    with store.session() as s:
-        return (s.scalar(select(func.max(EvalJob.seq)).where(EvalJob.run_id == run_id))
-                or 0) + 1
+    return store.next_job_seq(run_id)
 
 
-def claim(store: Store, run_id: int, worker: str, lease: float = LEASE) -> EvalJob | None:
+def claim(store: Store, run_id: int, worker: str, lease: float = LEASE):
     """Take the oldest queued job (or one whose worker went silent), atomically."""
-    stale = utcnow() - timedelta(seconds=lease)
-    lock = " FOR UPDATE SKIP LOCKED" if store.engine.dialect.name == "postgresql" else ""
-    with store.engine.begin() as conn:
-        conn.execute(update(EvalJob).where(
-            EvalJob.run_id == run_id, EvalJob.status.in_(("claimed", "probed")),
-            EvalJob.heartbeat_at < stale).values(status="queued", decision=None, probe=None))
-        picked = conn.execute(text(
-            "SELECT id FROM eval_jobs WHERE run_id = :r AND status = 'queued' "
-            f"ORDER BY seq, id LIMIT 1{lock}"), {"r": run_id}).scalar()
-        if picked is None:
-            return None
-        taken = conn.execute(update(EvalJob).where(
-            EvalJob.id == picked, EvalJob.status == "queued").values(
-            status="claimed", worker=worker, heartbeat_at=utcnow(),
-            attempts=EvalJob.attempts + 1))
-        if taken.rowcount != 1:
-            return None
-    with store.session() as s:
-        return s.get(EvalJob, picked)
+    return store.claim_job(run_id, worker, lease)
 
 
 def heartbeat(store: Store, job_id: int, worker: str) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(update(EvalJob).where(EvalJob.id == job_id, EvalJob.worker == worker)
-                     .values(heartbeat_at=utcnow()))
-
-
-def _set(store: Store, job_id: int, worker: str | None = None, **values) -> bool:
-    q = update(EvalJob).where(EvalJob.id == job_id, EvalJob.status != "done")
-    if worker is not None:
-        q = q.where(EvalJob.worker == worker)
-    with store.engine.begin() as conn:
-        return conn.execute(q.values(**values)).rowcount == 1
-
-
-def _row(store: Store, job_id: int) -> EvalJob:
-    with store.session() as s:
-        return s.scalars(select(EvalJob).where(EvalJob.id == job_id)).one()
+    store.job_heartbeat(job_id, worker)
 
 
 # --- the controller's side ---
@@ -96,15 +57,15 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
     decided_at = None
     while True:
         if stop.is_set():
-            _set(store, job, status="done", decision="stop", outcome=None)
+            store.set_job(job, status=JobStatus.DONE, decision="stop", outcome=None)
             raise Cancelled(f"job {job} withdrawn")
-        row = _row(store, job)
-        if row.status == "done":
+        row = store.job(job)
+        if row.status == JobStatus.DONE:
             return _outcome(row.outcome)
-        if row.status == "probed" and row.decision is None and row.probe != decided_at:
+        if row.status == JobStatus.PROBED and row.decision is None and row.probe != decided_at:
             decided_at = row.probe  # a re-queued job probes again: decide again
             go = on_probe([decode(o) for o in row.probe["outputs"]])
-            _set(store, job, decision="go" if go else "stop")
+            store.set_job(job, decision="go" if go else "stop")
         time.sleep(POLL)
 
 
@@ -113,11 +74,11 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
 
 def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:
     """Report probe outputs; block until the controller says go (True) or stop."""
-    _set(store, job_id, worker, status="probed", decision=None,
+    store.set_job(job_id, worker, status=JobStatus.PROBED, decision=None,
          probe={"outputs": [encode(o) for o in outputs], "at": datetime.now().isoformat()})
     while True:
-        row = _row(store, job_id)
-        if row.worker != worker or row.status == "done":
+        row = store.job(job_id)
+        if row.worker != worker or row.status == JobStatus.DONE:
             return False  # the job was given to another worker
         if row.decision is not None:
             return row.decision == "go"
@@ -125,7 +86,7 @@ def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:
 
 
 def finish(store: Store, job_id: int, worker: str, out: Outcome) -> bool:
-    return _set(store, job_id, worker, status="done", outcome=_outcome_json(out))
+    return store.set_job(job_id, worker, status=JobStatus.DONE, outcome=_outcome_json(out))
 
 
 def _outcome_json(out: Outcome) -> dict:

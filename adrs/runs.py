@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from adrs.errors import UserError
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem
 from adrs.run_context import RunContext
 from adrs.store import Store, open_store, sqlite_url
-from adrs.store.models import Run
+from adrs.store.plain import RunRow
+from adrs.store.records import RunStatus
 
 DB_FILE = "adrs.db"
 
@@ -65,18 +67,19 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     confine.layers(cfg.sandbox.mode)
     confine.sweep()  # what this run's killed controller left, if it was killed
     if budgets:
-        run.config = cfg.to_dict()
+        run = replace(run, config=cfg.to_dict())
         store.update_run(run.id, config=run.config)
     if iterations is not None:
         if iterations < run.iterations:
             raise UserError(f"run {run.name} already targets {run.iterations} iterations; "
                             "--iterations can only extend it")
-        run.iterations = iterations
-    store.update_run(run.id, status="running", iterations=run.iterations)
+        run = replace(run, iterations=iterations)
+    store.update_run(run.id, status=RunStatus.RUNNING, iterations=run.iterations)
+    run = store.get_run(run.name)
     return RunContext(store, run, problem, cfg, run_dir)
 
 
-def _complete(store: Store, run: Run) -> bool:
+def _complete(store: Store, run: RunRow) -> bool:
     """Every iteration of the run is stored (none lost to a crash)."""
     done = {r.iteration for r in store.history(run.id)}
     return all(i in done for i in range(1, run.iterations + 1))
@@ -103,8 +106,7 @@ def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunC
     run_dir = archive / into
     if db is None:
         target = _store(None, run_dir, create=True)
-        with store.engine.connect() as a, target.engine.connect() as b:
-            a.connection.dbapi_connection.backup(b.connection.dbapi_connection)
+        store.copy_to(target)
         store.close()
         store = target
     cfg = configuration.build(src.config, {"mutator": {"kind": "replay", "replay_run": src.name}},
@@ -115,7 +117,7 @@ def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunC
     return RunContext(store, run, _problem_of(src), cfg, run_dir)
 
 
-def open_run(name: str, *, db: str | None, archive: Path) -> tuple[Store, Run, Path]:
+def open_run(name: str, *, db: str | None, archive: Path) -> tuple[Store, RunRow, Path]:
     """Find an existing run by name (or archive folder path) for reading or resuming."""
     as_path = Path(name)
     if (as_path / DB_FILE).is_file():
@@ -162,12 +164,12 @@ def _store(db: str | None, run_dir: Path, create: bool) -> Store:
     return open_store(sqlite_url(path))
 
 
-def _problem_of(run: Run) -> Problem:
+def _problem_of(run: RunRow) -> Problem:
     """The run's problem, judged on the run's private data."""
     return _stored_problem(run).judged_on(run.judging_seed)
 
 
-def _stored_problem(run: Run) -> Problem:
+def _stored_problem(run: RunRow) -> Problem:
     if run.problem_path.startswith("["):  # the three files of an OpenEvolve problem
         return openevolve.load_files(openevolve.Files.from_spec(run.problem_path))
     root = Path(run.problem_path)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from adrs.store import Store
-from adrs.store.models import Run
+from adrs.store.plain import RunRow
 
 
-def _structures(store: Store, run: Run) -> dict:
+def _structures(store: Store, run: RunRow) -> dict:
     """The search structures, with every configured island (None: no success yet)."""
     found = store.structure_summary(run.id)
     islands = int((run.config or {}).get("search", {}).get("islands", 1) or 1)
@@ -14,7 +14,7 @@ def _structures(store: Store, run: Run) -> dict:
     return {**found, "island_best": dict(sorted(best.items()))}
 
 
-def run_status(store: Store, run: Run) -> dict:
+def run_status(store: Store, run: RunRow) -> dict:
     counts = store.summary(run.id)
     initial = store.initial(run.id)
     best = store.best(run.id, 1)

@@ -241,7 +241,7 @@ def test_replies_received_before_a_crash_are_not_requested_again(make_ctx, targe
         conn.exec_driver_sql("delete from candidates where iteration in (15, 17)")
         conn.exec_driver_sql("update runs set status = 'interrupted'")
     with FakeOpenAIServer(port=int(server.url.rsplit(":", 1)[1].split("/")[0])) as again:
-        ctx.run.status = "interrupted"
+        ctx.run = ctx.store.get_run(ctx.run.name)  # re-read, as a resume does
         Search(ctx, progress=False).run()
     assert again.requests == []  # both replies came from the store
     with ctx.store.engine.connect() as conn:

@@ -5,9 +5,19 @@ them (adrs.search: selection, islands, MAP-Elites) imports without SQLAlchemy;
 the Store itself loads on first use.
 """
 
-from adrs.store.records import CandidateRecord, HistoryRow, Scored
+from adrs.store.records import (
+    CandidateRecord,
+    DuplicateKind,
+    HistoryRow,
+    JobStatus,
+    RunStatus,
+    Sample,
+    Scored,
+    Status,
+)
 
-__all__ = ["CandidateRecord", "HistoryRow", "Scored", "Store", "open_store", "sqlite_url"]
+__all__ = ["CandidateRecord", "DuplicateKind", "HistoryRow", "JobStatus", "RunStatus", "Sample",
+           "Scored", "Status", "Store", "open_store", "sqlite_url"]
 _DATABASE = {"Store", "open_store", "sqlite_url"}
 
 

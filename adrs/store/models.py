@@ -108,6 +108,8 @@ class Candidate(Base):
     score: Mapped[float | None] = mapped_column(Float)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(String(16))  # syntactic | functional
+    # pending | folded: a fresh score sample of a noisy problem's original (records.Sample)
+    score_sample: Mapped[str | None] = mapped_column(String(8), nullable=True)
     mutation: Mapped[str | None] = mapped_column(Text)
     llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
     eval_seconds: Mapped[float | None] = mapped_column(Float)

@@ -3,6 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A candidate's outcome. StrEnum: stored as, and equal to, its plain string."""
+
+    OK = "ok"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+class DuplicateKind(StrEnum):
+    SYNTACTIC = "syntactic"  # the same compiled program as an earlier candidate
+    FUNCTIONAL = "functional"  # the same probe outputs as an earlier candidate
+
+
+class Sample(StrEnum):
+    """A noisy problem's functional duplicate that was evaluated in full anyway: a fresh
+    sample of its original's score, folded into the original's mean when revealed."""
+
+    PENDING = "pending"
+    FOLDED = "folded"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"  # a budget ran out or the endpoint went away: resumable
+    INTERRUPTED = "interrupted"
+
+
+class JobStatus(StrEnum):
+    """An `adrs worker` evaluation job's place in the queue (adrs.jobs)."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    PROBED = "probed"
+    DONE = "done"
 
 
 @dataclass(frozen=True)
@@ -12,7 +50,7 @@ class CandidateRecord:
     iteration: int
     source: str
     syntactic_hash: str
-    status: str  # ok | failed | duplicate
+    status: Status
     parent_id: int | None = None
     other_parent_id: int | None = None
     generation: int = 0
@@ -22,7 +60,8 @@ class CandidateRecord:
     failure: str | None = None
     error: str | None = None
     duplicate_of: int | None = None
-    duplicate_kind: str | None = None  # syntactic | functional
+    duplicate_kind: DuplicateKind | None = None
+    score_sample: Sample | None = None
     mutation: str | None = None
     llm_call_id: int | None = None
     eval_seconds: float | None = None
@@ -47,7 +86,7 @@ class HistoryRow:
 
     iteration: int
     id: int
-    status: str
+    status: Status
     score: float | None
     generation: int
     parent_id: int | None
@@ -61,3 +100,5 @@ class HistoryRow:
     island: int = 0
     metrics: dict | None = None
     code_length: int = 0  # characters of source (a MAP-Elites feature)
+    duplicate_of: int | None = None
+    score_sample: Sample | None = None
