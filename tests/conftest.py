@@ -1,3 +1,7 @@
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +12,25 @@ from adrs.problem import find_problem
 from adrs.store import open_store, sqlite_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _fixed_judging_key() -> None:
+    """Runs are judged on private data drawn under the account's judging key
+    (adrs/judging.py), made at random on a machine's first run, so a search's figures
+    differ from machine to machine. The suite uses one fixed key, in a data folder of
+    its own that subprocesses inherit, so its figures are the same everywhere (and
+    the account's own key is never touched)."""
+    home = tempfile.mkdtemp(prefix="adrs-test-data-")
+    atexit.register(shutil.rmtree, home, True)
+    key = Path(home) / "adrs" / "judging.key"
+    key.parent.mkdir()
+    key.write_text("01" * 32 + "\n")
+    key.chmod(0o600)
+    os.environ["XDG_DATA_HOME"] = home
+    os.environ.pop("ADRS_JUDGING_KEY", None)
+
+
+_fixed_judging_key()
 
 
 @pytest.fixture(autouse=True)
