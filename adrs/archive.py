@@ -17,11 +17,9 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
-
 from adrs.errors import UserError
 from adrs.store import Store
-from adrs.store.archive_reads import read_only_engine
+from adrs.store.database import open_read_only
 from adrs.store.plain import RunRow
 
 DB_FILE = "adrs.db"
@@ -33,12 +31,7 @@ COLUMNS = ("id", "iteration", "parent_id", "other_parent_id", "island", "generat
 def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - the API's verb
     """A read-only view of one run: `where` is a run folder, a .db file or a database URL;
     `run` picks the run when the database holds several."""
-    store = Store(read_only_engine(where, DB_FILE))
-    try:
-        runs = store.runs()
-    except OperationalError as exc:  # no tables: not an archive, or one being created
-        raise UserError(f"{where} holds no adrs archive yet ({exc.orig}); pass a run "
-                        "folder, an adrs.db file or a database URL") from None
+    store, runs = open_read_only(where, DB_FILE)
     if run is None and len(runs) == 1:
         return RunView(store, runs[0])
     chosen = next((r for r in runs if r.name == run), None)

@@ -243,17 +243,11 @@ def _initials(root: Path) -> list[Path]:
     return sources(INITIAL_STEM + ".*") or sources("initial*") or sources("init_*")
 
 
-def load(root: Path):
-    """The folder as an adrs Problem."""
-    return load_files(folder_files(root.resolve()))
-
-
-def load_files(files: Files):
-    """An OpenEvolve problem from its three files (the CLI form), config mapped onto the
-    run's defaults. The evaluator's folder is the problem's: bound into the sandbox,
-    its working directory and import path."""
-    from adrs.problem import Problem
-
+def problem_fields(files: Files) -> dict:
+    """An OpenEvolve problem from its three files (the CLI form), as the fields of an
+    adrs.problem.Problem (which builds it: this module does not import problem.py),
+    config mapped onto the run's defaults. The evaluator's folder is the problem's:
+    bound into the sandbox, its working directory and import path."""
     for path in (files.initial, files.evaluator, files.config):
         if path is not None and not path.is_file():
             raise UserError(f"{path} does not exist; pass INITIAL EVALUATOR [--config FILE]")
@@ -268,10 +262,10 @@ def load_files(files: Files):
         raise UserError(f"{files.initial}: {exc}") from None
     root = files.evaluator.resolve().parent
     evaluator = OpenEvolveEvaluator(files.evaluator.resolve(), cfg, suffix)
-    return Problem(name=root.name, root=root, description=cfg.prompt,
-                   initial_path=files.initial, initial_source=source, evaluator=evaluator,
-                   baselines={}, defaults=cfg.defaults, origin="openevolve folder",
-                   language=language, spec=files.spec)
+    return dict(name=root.name, root=root, description=cfg.prompt,
+                initial_path=files.initial, initial_source=source, evaluator=evaluator,
+                baselines={}, defaults=cfg.defaults, origin="openevolve folder",
+                language=language, spec=files.spec)
 
 
 def _say_ignored(path: Path | None, cfg: Mapped) -> None:

@@ -228,7 +228,7 @@ def load_problem(root: Path, origin: str) -> Problem:
     root = root.resolve()
     manifest = root / MANIFEST
     if not manifest.is_file() and openevolve.is_openevolve_folder(root):
-        return openevolve.load(root)
+        return openevolve_problem(openevolve.folder_files(root.resolve()))
     if not manifest.is_file():
         raise UserError(f"{root} has no {MANIFEST}; a problem folder needs one "
                         "(see `adrs problems` for examples)")
@@ -289,3 +289,8 @@ def _load_evaluator(root: Path, meta: dict, manifest: Path) -> Evaluator:
         if not hasattr(evaluator, need):
             raise UserError(f"{path}: the evaluator has no '{need}'; see adrs/problem.py")
     return evaluator
+
+
+def openevolve_problem(files: openevolve.Files) -> Problem:
+    """An OpenEvolve-format problem (a folder's files, or INITIAL EVALUATOR [CONFIG])."""
+    return Problem(**openevolve.problem_fields(files))

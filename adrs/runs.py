@@ -11,7 +11,7 @@ from adrs import config as configuration
 from adrs import confine, judging, openevolve
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
-from adrs.problem import MANIFEST, Problem, find_problem, load_problem
+from adrs.problem import MANIFEST, Problem, find_problem, load_problem, openevolve_problem
 from adrs.run_context import RunContext
 from adrs.store import Store, open_store, sqlite_url
 from adrs.store.plain import RunRow
@@ -30,7 +30,7 @@ def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Pa
 def start_openevolve_run(files, *, name: str | None, db: str | None, archive: Path,
                          config_file: Path | None, overrides: dict) -> RunContext:
     """`adrs run INITIAL EVALUATOR [--config CONFIG.yaml]`, as openevolve-run takes them."""
-    problem = openevolve.load_files(files)
+    problem = openevolve_problem(files)
     cfg = _config(problem, config_file, overrides)
     return _start(problem, cfg, name=name, db=db, archive=archive)
 
@@ -171,7 +171,7 @@ def _problem_of(run: RunRow) -> Problem:
 
 def _stored_problem(run: RunRow) -> Problem:
     if run.problem_path.startswith("["):  # the three files of an OpenEvolve problem
-        return openevolve.load_files(openevolve.Files.from_spec(run.problem_path))
+        return openevolve_problem(openevolve.Files.from_spec(run.problem_path))
     root = Path(run.problem_path)
     if (root / MANIFEST).is_file() or openevolve.is_openevolve_folder(root):
         return load_problem(root, "stored path")

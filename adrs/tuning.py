@@ -84,7 +84,7 @@ def storage_of(ctx: RunContext):
     """optuna's storage in the run's database (its tables are created here, once)."""
     import optuna
 
-    return optuna.storages.RDBStorage(ctx.store.engine.url.render_as_string(hide_password=False))
+    return optuna.storages.RDBStorage(ctx.store.secret_url())
 
 
 def tune(ctx: RunContext, source: str, trials: int, study_name: str, seed: int = 0,

@@ -26,7 +26,6 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from adrs.mutate.base import Mutation, MutationRequest, Mutator, Parent
 from adrs.mutate.edits import EditError, child_from_reply
 from adrs.mutate.models import ModelChooser
 from adrs.mutate.prompt import Prompts
+from adrs.mutate.transport import CallFailed, Reply, Transport
 
 
 @dataclass(frozen=True)
@@ -52,33 +52,6 @@ class LLMCall:
     cost: float = 0.0  # USD, from the price table in config
     iteration: int | None = None  # the child it was made for
     usage_estimated: bool = False  # tokens counted from the text, not reported
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    tokens_in: int
-    tokens_out: int
-    model: str  # the model that answered (a replay answers as the recorded one)
-    usage_estimated: bool = False
-
-
-class CallFailed(Exception):
-    """A call that produced no usable reply after retries; `reason` is a short code.
-    `usage`: (tokens_in, tokens_out) the server billed for a reply it sent anyway;
-    `retry_after`: the seconds the server asked to wait, if it said."""
-
-    def __init__(self, reason: str, message: str, usage: tuple[int, int] = (0, 0),
-                 retry_after: float | None = None):
-        super().__init__(message)
-        self.reason = reason
-        self.usage = usage
-        self.retry_after = retry_after
-
-
-class Transport(Protocol):
-    async def complete(self, model: str, system: str, user: str, seed: int,
-                       iteration: int) -> Reply: ...
 
 
 PROBE_POLL = 0.05  # seconds between looks at a half-open model's probe

@@ -19,8 +19,8 @@ import random
 
 from adrs.config import MutatorConfig
 from adrs.errors import UserError
-from adrs.mutate.llm import CallFailed, Reply
 from adrs.mutate.redact import Redactor
+from adrs.mutate.transport import CallFailed, Reply
 
 RETRIED = {"llm_rate_limited", "llm_server_error", "llm_timeout", "llm_connection",
            "llm_unreachable"}

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 from adrs.config import MutatorConfig
 from adrs.errors import UserError
-from adrs.mutate.llm import CallFailed, LLMMutator, Reply
+from adrs.mutate.llm import LLMMutator
+from adrs.mutate.transport import CallFailed, Reply
 from adrs.store import Store
 
 

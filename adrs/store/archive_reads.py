@@ -1,35 +1,11 @@
-"""Reads for the archive API (adrs.archive): whole-run tables and lineage, and the
-read-only engine a notebook opens an archive with."""
+"""Reads for the archive API (adrs.archive): whole-run tables and lineage."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from sqlalchemy import func, select
 
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import make_url
-
-from adrs.errors import UserError
 from adrs.store.models import Candidate, LLMCall
 from adrs.store.records import Status
-
-
-def read_only_engine(where: str | Path, db_file: str):
-    """An engine that cannot write: SQLite opened mode=ro (WAL lets it read while a
-    search writes), PostgreSQL with read-only transactions."""
-    path = Path(where)
-    if path.is_dir():
-        path = path / db_file
-    if path.is_file():
-        engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
-        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only=ON"))
-        return engine
-    if "://" not in str(where):
-        raise UserError(f"no archive at {where}; pass a run folder, an adrs.db file or a "
-                        "database URL")
-    url = make_url(str(where))
-    if url.get_backend_name() == "postgresql":  # every transaction read-only, server-side
-        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
-    return create_engine(url)
 
 
 class ArchiveReads:

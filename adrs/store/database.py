@@ -35,6 +35,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def sqlite_url(path: Path) -> str:
+    """The URL of an SQLite database file."""
     return f"sqlite:///{path.resolve()}"
 
 
@@ -90,6 +91,35 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+def open_read_only(where: str | Path, db_file: str):
+    """(a Store that cannot write, its runs) for a run folder, a .db file or a URL."""
+    store = Store(read_only_engine(where, db_file))
+    try:
+        return store, store.runs()
+    except OperationalError as exc:  # no tables: not an archive, or one being created
+        raise UserError(f"{where} holds no adrs archive yet ({exc.orig}); pass a run "
+                        "folder, an adrs.db file or a database URL") from None
+
+
+def read_only_engine(where: str | Path, db_file: str):
+    """An engine that cannot write: SQLite opened mode=ro (WAL lets it read while a
+    search writes), PostgreSQL with read-only transactions."""
+    path = Path(where)
+    if path.is_dir():
+        path = path / db_file
+    if path.is_file():
+        engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only=ON"))
+        return engine
+    if "://" not in str(where):
+        raise UserError(f"no archive at {where}; pass a run folder, an adrs.db file or a "
+                        "database URL")
+    url = make_url(str(where))
+    if url.get_backend_name() == "postgresql":  # every transaction read-only, server-side
+        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+    return create_engine(url)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers (notebooks) never block the writer
@@ -116,6 +146,10 @@ class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, ArchiveReads):
     def url(self) -> str:
         """The database URL, password hidden."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    def secret_url(self) -> str:
+        """The URL with its password, for optuna's storage only: never print it."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     def session(self) -> Session:
         """An ORM session (for this package's table modules)."""

@@ -51,6 +51,7 @@ class JobRows:
         return self.job(picked)
 
     def job_heartbeat(self, job_id: int, worker: str) -> None:
+        """The worker holding the job is alive."""
         with self.engine.begin() as conn:
             conn.execute(update(EvalJob).where(EvalJob.id == job_id, EvalJob.worker == worker)
                          .values(heartbeat_at=utcnow()))
@@ -64,6 +65,7 @@ class JobRows:
             return conn.execute(q.values(**values)).rowcount == 1
 
     def job(self, job_id: int) -> EvalJobRow:
+        """One job as stored now."""
         with self.session() as s:
             return plain(s.get(EvalJob, job_id))
 

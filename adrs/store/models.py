@@ -29,14 +29,17 @@ VERSION_TABLE = "adrs_version"  # adrs's alembic revision (optuna owns alembic_v
 
 
 def utcnow() -> datetime:
+    """Now, in UTC, without a zone (as every timestamp column stores it)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
-    pass
+    """The declarative base of adrs's tables."""
 
 
 class Run(Base):
+    """One search run: its problem, config, seed, target, status and lease."""
+
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -59,6 +62,8 @@ class Run(Base):
 
 
 class LLMCall(Base):
+    """One LLM request: prompt, reply, tokens, cost, latency, error."""
+
     __tablename__ = "llm_calls"
     __table_args__ = (Index("ix_llm_calls_run_iteration", "run_id", "iteration"),)
 
@@ -80,6 +85,8 @@ class LLMCall(Base):
 
 
 class Candidate(Base):
+    """One candidate program: source, lineage, hashes, outcome, timings."""
+
     __tablename__ = "candidates"
     __table_args__ = (
         UniqueConstraint("run_id", "iteration", name="uq_candidates_run_iteration"),

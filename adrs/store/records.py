@@ -15,6 +15,8 @@ class Status(StrEnum):
 
 
 class DuplicateKind(StrEnum):
+    """Why a duplicate was not evaluated (in full)."""
+
     SYNTACTIC = "syntactic"  # the same compiled program as an earlier candidate
     FUNCTIONAL = "functional"  # the same probe outputs as an earlier candidate
 
@@ -28,6 +30,8 @@ class Sample(StrEnum):
 
 
 class RunStatus(StrEnum):
+    """Where a run stands."""
+
     RUNNING = "running"
     FINISHED = "finished"
     STOPPED = "stopped"  # a budget ran out or the endpoint went away: resumable
