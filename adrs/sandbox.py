@@ -9,8 +9,8 @@ docs/architecture.md.
 
 This side is the trusted one, and trusts nothing it gets back:
 - it talks to the child over two pipes it created (requests, replies) and
-  drains the child's stdout and stderr from a third, keeping a capped tail; it
-  never opens a path inside the sandbox;
+  drains the child's stdout and stderr from a third, keeping a capped tail
+  (sandbox_channel.py); it never opens a path inside the sandbox;
 - it sends the cases one at a time and times each one itself (its own clock,
   and the kernel's CPU accounting of the cgroup), so a candidate can neither
   read the cases it has not yet been given nor report its own runtime;
@@ -22,41 +22,22 @@ This side is the trusted one, and trusts nothing it gets back:
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from adrs import cgroups, confine, sandbox_view, seccomp_filter, warm
+from adrs import cgroups, confine, sandbox_view, warm
 from adrs.box import codec
-from adrs.box.lockdown import NOBODY
+from adrs.sandbox_channel import Channel, Ended
+from adrs.sandbox_command import Launch
 
-CHILD = sandbox_view.BOX / "child.py"
-_SAFE_ENV = {
-    # `python` in a subprocess is this interpreter, with the same packages
-    "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-    "LANG": "C.UTF-8",
-    "PYTHONHASHSEED": "0",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "USER": "nobody",
-    "LOGNAME": "nobody",
-    # One BLAS thread: evaluations are already run in parallel, and every thread
-    # counts against the task limit.
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
-LOG_BYTES = 16 << 10  # of the child's stdout and stderr, the last this many are kept
-ADDRESS_SPACE_FACTOR = 4  # address space allowed per MB of memory, where a cgroup caps it
 OVERHEAD_TASKS = 8  # the jail's outer process and PID-1 reaper, interpreter threads
 
 
@@ -97,14 +78,6 @@ class Outcome:
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
 ProbeGate = Callable[[list], bool]
-
-
-class _Ended(Exception):
-    """The evaluation ended early; `outcome` says why (or None: ask the process)."""
-
-    def __init__(self, outcome: Outcome | None = None):
-        super().__init__(outcome.failure if outcome else "child ended")
-        self.outcome = outcome
 
 
 def encode_cases(cases: list[dict]) -> tuple[str, ...]:
@@ -155,25 +128,26 @@ def _attempt(layers, limits, view, setup, cases, probes, gate) -> Outcome:
 
 
 class _Box:
-    """One sandboxed child: its cgroup, its pipes, its deadline."""
+    """One sandboxed child: its cgroup, its pipes, its deadline; start to end."""
 
     def __init__(self, layers: confine.Layers, limits: Limits, hide: tuple[str, ...],
                  share: tuple[str, ...], preload: tuple[str, ...] = ()):
         self.layers, self.limits = layers, limits
-        self.inbox, self.log = bytearray(), bytearray()
-        self.blobs = b""  # the raw tail of the last binary reply
-        self.eof = self.ready = False
-        self.proc = self.group = self.scratch = self.template = None
-        self.req_w = self.rep_r = self.out_r = -1
-        self.kind = (layers.mode, sandbox_view.plan(limits.disk_mb, share, hide), preload)
+        self.proc = self.group = self.template = self.channel = None
+        self.ready = False
+        kind = (layers.mode, sandbox_view.plan(limits.disk_mb, share, hide), preload)
+        scratch = None if layers.namespaces else \
+            tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
+        self.launch = Launch(layers, limits, kind, scratch)
         try:
-            self._start(hide, share)
+            self._start()
         except BaseException:
             self.__exit__()
             raise
-        self.deadline = time.monotonic() + limits.wall_seconds  # a template's start is not its
+        # a template's start is not the candidate's: its clock starts now
+        self.channel.deadline = time.monotonic() + limits.wall_seconds
 
-    def _start(self, hide, share) -> None:
+    def _start(self) -> None:
         self.template = self._template()
         joined = False
         if self.template is not None and self.layers.cgroups.names():
@@ -182,29 +156,31 @@ class _Box:
                              self.limits.cpu_share)
         elif self.layers.cgroups.names():
             self.group = self._new_group()
-        if not self.layers.namespaces:
-            self.scratch = tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
-        req_r, self.req_w = os.pipe()
-        self.rep_r, rep_w = os.pipe()
-        self.out_r, out_w = os.pipe()
+        self.launch.group = self.group
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        out_r, out_w = os.pipe()
+        self.channel = Channel(req_w, rep_r, out_r, self.limits.reply_mb << 20)
         joins = []
         try:
             joins = [os.open(f, os.O_WRONLY | os.O_CLOEXEC)
                      for f in (self.group.procs_files() if self.group and not joined else ())]
-            if self.template is not None:
-                self.proc = self.template.start([req_r, rep_w, out_w, *joins], self._job())
-                if self.layers.cgroups.names():
-                    self.template.prepare(self._template_group)
-            else:
-                self.proc = _Cold(subprocess.Popen(
-                    self._argv(req_r, rep_w, joins, hide, share), stdin=subprocess.DEVNULL,
-                    stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w, *joins),
-                    start_new_session=True, env=self._env(), cwd=self.scratch or "/"))
+            self.proc = self._spawn(req_r, rep_w, out_w, joins)
         finally:
             for fd in (req_r, rep_w, out_w, *joins):
                 os.close(fd)
-        for fd in (self.req_w, self.rep_r, self.out_r):
-            os.set_blocking(fd, False)
+
+    def _spawn(self, req_r: int, rep_w: int, out_w: int, joins: list[int]):
+        """A fork of the warm template, or a fresh interpreter."""
+        if self.template is not None:
+            proc = self.template.start([req_r, rep_w, out_w, *joins], self.launch.job())
+            if self.layers.cgroups.names():
+                self.template.prepare(self._template_group)
+            return proc
+        return _Cold(subprocess.Popen(
+            self.launch.argv(req_r, rep_w, joins), stdin=subprocess.DEVNULL, stdout=out_w,
+            stderr=out_w, pass_fds=(req_r, rep_w, *joins), start_new_session=True,
+            env=self.launch.env(), cwd=self.launch.scratch or "/"))
 
     def __enter__(self):
         return self
@@ -217,14 +193,11 @@ class _Box:
         if self.proc is not None:
             self.proc.end()
         if self.template is not None:
-            warm.POOL.give(self.kind, self.template)
-        for fd in (self.req_w, self.rep_r, self.out_r):
-            if fd >= 0:  # -1: closed already (never close a number twice: threads reuse it)
-                os.close(fd)
-        if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-
-    # --- the child: a fork of a warm template, or a fresh interpreter -------------
+            warm.POOL.give(self.launch.kind, self.template)
+        if self.channel is not None:
+            self.channel.close()
+        if self.launch.scratch:
+            shutil.rmtree(self.launch.scratch, ignore_errors=True)
 
     def _new_group(self, throttleable: bool = False) -> cgroups.Group:
         return cgroups.Group(self.limits.memory_mb, self.limits.max_processes + OVERHEAD_TASKS,
@@ -237,93 +210,44 @@ class _Box:
     def _template(self) -> warm.Template | None:
         if not (self.limits.warm and self.layers.namespaces and warm.enabled()):
             return None
-        return warm.POOL.take(self.kind, self._new_template)
-
-    def _new_template(self) -> warm.Template:
-        ops = self.kind[1]
-        conf = {"preload": list(self.kind[2]), "scratch_bytes": self.limits.disk_mb << 20,
-                "drop_root": self.layers.namespaces,
-                "under_tmp": list(sandbox_view.under_scratch(ops)), "seccomp": self._seccomp()}
-        spec = {"template": conf, "jail": list(ops) if self.layers.mode == "jail" else None}
-        return warm.Template(self._command(ops, template=True), self._env(), spec)
-
-    def _job(self) -> dict:
-        return {"limits": self._child_limits(), "cwd": self._cwd()}
-
-    # --- the child's command line -------------------------------------------------
-
-    def _env(self) -> dict:
-        home = self.scratch or sandbox_view.SCRATCH
-        return {**_SAFE_ENV, "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
-                "XDG_CACHE_HOME": os.path.join(home, ".cache")}
-
-    def _child_spec(self, req_r: int, rep_w: int, joins: list[int]) -> dict:
-        return {"requests": req_r, "replies": rep_w, "cgroups": joins,
-                "limits": self._child_limits(), "seccomp": self._seccomp(),
-                "drop_root": self.layers.namespaces, "cwd": self._cwd()}
-
-    def _child_limits(self) -> dict:
-        limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
-        # the cgroup caps what is used; address space is only a backstop that makes an
-        # absurd allocation fail at once (torch and jax reserve more than they use)
-        capped = self.group is not None and self.group.caps_memory
-        limits["address_space_mb"] = self.limits.memory_mb * (ADDRESS_SPACE_FACTOR if capped
-                                                              else 1)
-        if not (self.group and self.group.caps_tasks):
-            limits["nproc"] = _running_as(self._child_uid()) + self.limits.max_processes
-        return limits
-
-    def _seccomp(self) -> str | None:
-        program = seccomp_filter.program() if self.layers.seccomp else None
-        return base64.b64encode(program).decode() if program else None
-
-    def _cwd(self) -> str:
-        return self.scratch or sandbox_view.SCRATCH
-
-    def _child_uid(self) -> int:
-        uid = os.getuid()
-        return NOBODY if uid == 0 and self.layers.namespaces else uid
-
-    def _argv(self, req_r: int, rep_w: int, joins: list[int], hide, share) -> list[str]:
-        spec = self._child_spec(req_r, rep_w, joins)
-        ops = self.kind[1]
-        if self.layers.mode == "jail":
-            spec["jail"] = list(ops)  # the child builds its namespaces itself, first thing
-        return [*self._command(ops), json.dumps(spec)]
-
-    def _command(self, ops: tuple, template: bool = False) -> list[str]:
-        """The child's command line but its spec: bubblewrap's, or the plain child."""
-        child = [sys.executable, "-I", str(CHILD)]
-        if self.layers.mode != "bwrap":
-            return child
-        env = [a for k, v in self._env().items() for a in ("--setenv", k, v)]
-        return [self.layers.bwrap, *confine.bwrap_args(ops, keep_caps=template), "--clearenv",
-                *env, "--chdir", sandbox_view.SCRATCH, "--", *child]
+        return warm.POOL.take(self.launch.kind, self.launch.template)
 
     # --- the conversation -----------------------------------------------------------
 
     def converse(self, setup: dict, cases, probes, gate: ProbeGate) -> Outcome:
+        talk = _Conversation(self.channel, self.group)
         try:
-            self._send(codec.frame(setup))
-            ready = self._message()
+            ready = talk.setup(setup)
             if "failed" in ready:
                 return Outcome(False, failure=str(ready["failed"])[:40],
-                               error=str(ready.get("error", ""))[:500], log=self._tail())
-            if ready.get("ready") is not True:
-                return self._invalid("the child's first reply was not 'ready'")
+                               error=str(ready.get("error", ""))[:500], log=self.channel.tail())
             self.ready = True
-            probe = self._probes(probes) if probes is not None else None
+            probe = talk.probes(probes) if probes is not None else None
             if probe is not None and not gate(probe[0]):
                 return Outcome(False, failure="stopped", error="stopped after the probes",
                                probe_outputs=probe[0], probe_seconds=probe[1], stopped=True)
-            outcome = self._cases(cases)
-        except _Ended as ended:
-            outcome = ended.outcome or self._death()
-            probe = None
+            outcome = talk.cases(cases)
+        except Ended as ended:
+            outcome, probe = _ended(self, ended), None
         return replace(outcome, probe_outputs=probe[0], probe_seconds=probe[1]) \
             if probe else outcome
 
-    def _probes(self, probes) -> tuple[list, float]:
+
+class _Conversation:
+    """The setup, then one case at a time, each timed on the parent's clock and by the
+    kernel's CPU accounting; every reply strictly decoded."""
+
+    def __init__(self, channel: Channel, group: cgroups.Group | None):
+        self.channel, self.group = channel, group
+
+    def setup(self, setup: dict) -> dict:
+        self.channel.send(codec.frame(setup))
+        ready = self.channel.message()
+        if "failed" not in ready and ready.get("ready") is not True:
+            raise Ended("invalid", "the child's first reply was not 'ready'")
+        return ready
+
+    def probes(self, probes) -> tuple[list, float]:
         outputs, spent = [], 0.0
         for case in probes:
             reply, seconds, _ = self._ask(case)
@@ -333,7 +257,7 @@ class _Box:
                            {"__error__": str(reply.get("type", "Exception"))[:60]})
         return outputs, spent
 
-    def _cases(self, cases) -> Outcome:
+    def cases(self, cases) -> Outcome:
         outputs, seconds, cpu = [], [], []
         for case in cases:
             reply, wall, used = self._ask(case)
@@ -341,168 +265,87 @@ class _Box:
                 kind = str(reply.get("raise", "exception"))
                 return Outcome(False, failure=kind if kind in ("memory", "invalid_output")
                                else "exception", error=str(reply.get("error", ""))[:500],
-                               log=self._tail())
+                               log=self.channel.tail())
             outputs.append(self._value(reply))
             seconds.append(wall)
             cpu.append(used)
-        if self._surplus():
-            return self._invalid("the candidate sent more replies than it was asked for")
+        if self.channel.surplus():  # its probes still count: an Outcome, not Ended
+            return Outcome(False, failure="invalid_output", log=self.channel.tail(),
+                           error="the candidate sent more replies than it was asked for")
         has_cpu = all(c is not None for c in cpu)
         return Outcome(True, outputs=outputs, seconds=seconds,
-                       cpu_seconds=cpu if has_cpu else None, log=self._tail())
+                       cpu_seconds=cpu if has_cpu else None, log=self.channel.tail())
 
     def _ask(self, case: str) -> tuple[dict, float, float | None]:
         """Send one case, wait for its one reply; the parent's clock and the kernel's
         CPU accounting time it."""
-        if self.inbox:
-            raise _Ended(self._invalid("the candidate replied before it was asked"))
+        if self.channel.inbox:
+            raise Ended("invalid", "the candidate replied before it was asked")
         cpu0 = self.group.cpu_seconds() if self.group else None
-        self._send(codec.frame_raw('{"case": ' + case + "}"))
+        self.channel.send(codec.frame_raw('{"case": ' + case + "}"))
         start = time.perf_counter()
-        reply = self._message()
+        reply = self.channel.message()
         wall = time.perf_counter() - start
         cpu1 = self.group.cpu_seconds() if self.group else None
         return reply, wall, (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
 
-    def _surplus(self) -> bool:
-        """End the conversation; True if replies nobody asked for arrive before the
-        child's end (a forged frame raced ahead of the real one). Waits at most 0.5 s."""
-        os.close(self.req_w)
-        self.req_w = -1
-        until = min(self.deadline, time.monotonic() + 0.5)
-        while not self.eof and not self.inbox and (left := until - time.monotonic()) > 0:
-            if not select.select([self.rep_r], [], [], left)[0]:
-                break
-            self._take_reply()
-        return bool(self.inbox)
-
     def _value(self, reply: dict):
         try:
-            return codec.decode(reply["out"], blobs=self.blobs)
+            return codec.decode(reply["out"], blobs=self.channel.blobs)
         except Exception as exc:  # noqa: BLE001 - whatever it sent, it is its failure
-            raise _Ended(self._invalid(str(exc))) from None
+            raise Ended("invalid", str(exc)) from None
 
-    def _message(self) -> dict:
-        body = self._frame()
-        try:
-            message, self.blobs = codec.decode_reply(body)
-        except codec.BadOutput as exc:
-            raise _Ended(self._invalid(str(exc))) from None
-        if not isinstance(message, dict):
-            raise _Ended(self._invalid("a reply that is not an object"))
-        return message
 
-    def _invalid(self, why: str) -> Outcome:
-        return Outcome(False, failure="invalid_output", error=why[:300], log=self._tail())
+# --- why the child ended --------------------------------------------------------
 
-    # --- pipes against the deadline ------------------------------------------------
 
-    def _frame(self) -> bytes:
-        cap = self.limits.reply_mb << 20
-        while True:
-            if len(self.inbox) >= codec.HEADER.size:
-                size = codec.HEADER.unpack_from(self.inbox)[0]
-                if size > cap:
-                    raise _Ended(self._too_large())
-                end = codec.HEADER.size + size
-                if len(self.inbox) >= end:
-                    body = bytes(self.inbox[codec.HEADER.size:end])
-                    del self.inbox[:end]
-                    return body
-            if self.eof or not self._pump(writing=None):
-                raise _Ended()
-
-    def _send(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            if not self._pump(writing=view):
-                raise _Ended()
-            try:
-                view = view[os.write(self.req_w, view[:1 << 16]):]
-            except BlockingIOError:
-                continue
-            except (BrokenPipeError, OSError):
-                raise _Ended() from None
-
-    def _pump(self, writing) -> bool:
-        """Wait for the next event before the deadline, draining replies and output.
-        True when there is something to read from the inbox or room to write."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise _Ended(self._timeout())
-        reading = [fd for fd in (self.rep_r, self.out_r) if fd >= 0]
-        ready_r, ready_w, _ = select.select(reading, [self.req_w] if writing else [], [], left)
-        if not ready_r and not ready_w:
-            raise _Ended(self._timeout())
-        if self.out_r in ready_r:
-            self._drain_output()
-        if self.rep_r in ready_r:
-            self._take_reply()
-            if len(self.inbox) > (self.limits.reply_mb << 20) + codec.HEADER.size:
-                raise _Ended(self._too_large())
-            if self.eof and writing is None and not self.inbox:
-                return False
-        return True
-
-    def _take_reply(self) -> None:
-        """Move what the reply pipe holds into the inbox; note its end."""
-        chunk = _read(self.rep_r)
-        self.eof = self.eof or chunk == b""
-        self.inbox += chunk or b""
-
-    def _too_large(self) -> Outcome:
+def _ended(box: _Box, ended: Ended) -> Outcome:
+    log = box.channel.tail()
+    if ended.kind == "invalid":
+        return Outcome(False, failure="invalid_output", error=ended.why[:300], log=log)
+    if ended.kind == "too_large":
         return Outcome(False, failure="output_limit",
-                       error=f"reply larger than {self.limits.reply_mb} MB")
+                       error=f"reply larger than {box.limits.reply_mb} MB")
+    if ended.kind == "timeout":
+        return _timeout(box)
+    return _death(box)
 
-    def _drain_output(self) -> None:
-        chunk = _read(self.out_r)
-        if chunk is None:
-            return
-        if not chunk:
-            os.close(self.out_r)
-            self.out_r = -1
-            return
-        self.log += chunk
-        del self.log[:-LOG_BYTES]
 
-    def _tail(self) -> str:
-        return self.log.decode("utf-8", "replace")
+def _timeout(box: _Box) -> Outcome:
+    if box.group is not None and box.group.oom_killed():
+        return _out_of_memory(box)
+    return Outcome(False, failure="timeout", log=box.channel.tail(),
+                   error=f"no result within {box.limits.wall_seconds:g} s wall time")
 
-    def _timeout(self) -> Outcome:
-        if self.group is not None and self.group.oom_killed():
-            return self._out_of_memory()
-        return Outcome(False, failure="timeout", log=self._tail(),
-                       error=f"no result within {self.limits.wall_seconds:g} s wall time")
 
-    # --- why the child ended ------------------------------------------------------
+def _out_of_memory(box: _Box) -> Outcome:
+    return Outcome(False, failure="memory", log=box.channel.tail(),
+                   error=f"exceeded {box.limits.memory_mb} MB of memory (if it needs "
+                   "more: memory_mb in [limits] of problem.toml, or "
+                   "evaluator.memory_limit_mb in an OpenEvolve config)")
 
-    def _out_of_memory(self) -> Outcome:
-        return Outcome(False, failure="memory", log=self._tail(),
-                       error=f"exceeded {self.limits.memory_mb} MB of memory (if it needs "
-                       "more: memory_mb in [limits] of problem.toml, or "
-                       "evaluator.memory_limit_mb in an OpenEvolve config)")
 
-    def _death(self) -> Outcome:
-        try:  # a template that died raises TemplateDied here: run_candidate tries again
-            rc = self.proc.wait(timeout=max(0.0, min(2.0, self.deadline - time.monotonic())))
-        except subprocess.TimeoutExpired:
-            return self._timeout()
-        if self.group is not None and self.group.oom_killed():
-            return self._out_of_memory()
-        signum = -rc if rc < 0 else rc - 128 if self.layers.namespaces and rc > 128 else 0
-        if signum == signal.SIGXCPU:
-            return Outcome(False, failure="cpu_time", log=self._tail(),
-                           error=f"exceeded {self.limits.cpu_seconds} s of CPU time")
-        if signum == signal.SIGXFSZ:
-            return Outcome(False, failure="output_limit", log=self._tail(),
-                           error=f"wrote more than {self.limits.file_mb} MB to a file")
-        if rc == 125 and not self.ready and "adrs jail:" in self._tail():
-            return Outcome(False, failure="sandbox_error", log=self._tail(),
-                           error=_last_line(self._tail()))
-        why = f"killed by signal {signum}" if signum else f"exited with code {rc}"
-        last = _last_line(self._tail())
-        return Outcome(False, failure="crashed", log=self._tail(),
-                       error=f"{why} before replying" + (f": {last}" if last else ""))
+def _death(box: _Box) -> Outcome:
+    log, deadline = box.channel.tail(), box.channel.deadline
+    try:  # a template that died raises TemplateDied here: run_candidate tries again
+        rc = box.proc.wait(timeout=max(0.0, min(2.0, deadline - time.monotonic())))
+    except subprocess.TimeoutExpired:
+        return _timeout(box)
+    if box.group is not None and box.group.oom_killed():
+        return _out_of_memory(box)
+    signum = -rc if rc < 0 else rc - 128 if box.layers.namespaces and rc > 128 else 0
+    if signum == signal.SIGXCPU:
+        return Outcome(False, failure="cpu_time", log=log,
+                       error=f"exceeded {box.limits.cpu_seconds} s of CPU time")
+    if signum == signal.SIGXFSZ:
+        return Outcome(False, failure="output_limit", log=log,
+                       error=f"wrote more than {box.limits.file_mb} MB to a file")
+    if rc == 125 and not box.ready and "adrs jail:" in log:
+        return Outcome(False, failure="sandbox_error", log=log, error=_last_line(log))
+    why = f"killed by signal {signum}" if signum else f"exited with code {rc}"
+    last = _last_line(log)
+    return Outcome(False, failure="crashed", log=log,
+                   error=f"{why} before replying" + (f": {last}" if last else ""))
 
 
 class _Cold:
@@ -523,26 +366,6 @@ class _Cold:
         self.proc.wait()
 
 
-def _read(fd: int) -> bytes | None:
-    """Up to 64 KiB; b"" at end of file, None if nothing is there after all."""
-    try:
-        return os.read(fd, 1 << 16)
-    except BlockingIOError:
-        return None
-    except OSError:
-        return b""
-
-
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else ""
-
-
-def _running_as(uid: int) -> int:
-    """Processes of `uid` now (RLIMIT_NPROC counts them all); 0 where /proc is absent."""
-    count = 0
-    with contextlib.suppress(OSError):
-        for entry in os.listdir("/proc"):
-            with contextlib.suppress(OSError):
-                count += entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid
-    return count

@@ -11,10 +11,8 @@ the cgroups, locks itself down (lockdown.py, as a cold child does) and talks to
 the controller exactly as a cold child would. While it runs, the template forks
 the next spare, so no fork is left on the path from job to reply.
 
-The processes of one candidate: F, the spare's outer process (it makes the new
-mount, PID and IPC namespaces and waits), G, PID 1 of the new PID namespace
-(the reaper: when it ends, the kernel kills all that is left in there), and H,
-the candidate. Each dies with its parent (PDEATHSIG), so a template that dies
+The processes of one candidate, F, G and H, are made by box/spare.py; each
+dies with its parent (PDEATHSIG), so a template that dies
 takes its candidates with it; the controller then retries them. Nothing one
 candidate did is in the next one's process, files, descriptors, shared memory
 or processes: each is a fresh fork of a template no candidate code ever ran in.
@@ -35,7 +33,6 @@ them (slow in cgroup v1) overlaps the running job.
 from __future__ import annotations
 
 import base64
-import contextlib
 import importlib
 import json
 import os
@@ -43,9 +40,7 @@ import select
 import signal
 import socket
 
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x20000, 0x8000000, 0x20000000
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
-MAX_FDS = 1 << 16
+PR_SET_DUMPABLE = 4
 MESSAGE = 1 << 16
 
 
@@ -54,13 +49,12 @@ class Template:
         self.child, self.jail = child, child._sibling("jail")
         self.conf = spec["template"]
         self.ctl = socket.socket(fileno=spec["control"])
-        self.pid = os.getpid()
         self.null = os.open("/dev/null", os.O_RDWR)
-        self.spares: list[tuple[int, int, socket.socket]] = []  # (pid, pidfd, socket)
+        seccomp = base64.b64decode(self.conf["seccomp"]) if self.conf.get("seccomp") else None
+        self.spares = child._sibling("spare").Spares(child, self.conf, seccomp, self.ctl,
+                                                     self.null)
         self.running = None  # (its spare, its job id)
         self.waiting: list[tuple[bytes, list[int]]] = []  # messages held back meanwhile
-        self.seccomp = base64.b64decode(self.conf["seccomp"]) if self.conf.get("seccomp") \
-            else None
 
     # --- the template's loop ------------------------------------------------------
 
@@ -71,7 +65,7 @@ class Template:
             for name in self.conf.get("preload", ()):
                 importlib.import_module(name)
             self.jail.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no candidate may read it
-            spare = self._spare()
+            spare = self.spares.make()
             first = spare[2].recv(MESSAGE)
             if first != b"ready":
                 raise OSError(first.decode(errors="replace") or "its first candidate process "
@@ -91,14 +85,13 @@ class Template:
         if self.running and self.running[0][1] in ready:
             (spare, number), self.running = self.running, None
             self._say({"exit": self._ended(spare), "id": number})
-            self._drop(spare)
+            self.spares.drop(spare)
             while self.waiting and not self.running:  # what came during the job, in order
                 self._pass_on(*self.waiting.pop(0))
         if self.ctl in ready:
             message = self._next()
             if message is None:  # the controller has gone: so does everything here
-                for other, *_ in self.spares:
-                    os.kill(other, signal.SIGKILL)
+                self.spares.kill_all()
                 os._exit(0)
             self._handle(*message)
 
@@ -122,12 +115,12 @@ class Template:
             self._pass_on(message, fds)
 
     def _pass_on(self, message: bytes, fds: list[int]) -> None:
-        spare = self.spares[-1]
+        spare = self.spares.all[-1]
         _hand(spare, message, fds)
         order = json.loads(message)
         if "job" in order:
             self.running = (spare, order["job"]["id"])
-            self._spare()
+            self.spares.make()
 
     def _cancel(self, number: int) -> None:
         """A waiting job killed before it started ended at once; a kill for a job that
@@ -148,119 +141,8 @@ class Template:
     def _ended(self, spare) -> int:
         return self.jail.status_code(os.waitpid(spare[0], 0)[1])
 
-    def _drop(self, spare) -> None:
-        self.spares.remove(spare)
-        spare[2].close()
-        os.close(spare[1])
-
     def _say(self, message: dict) -> None:
         self.ctl.send(json.dumps(message).encode())
-
-    # --- a spare: F, G and H ----------------------------------------------------
-
-    def _spare(self) -> tuple[int, int, socket.socket]:
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
-            mine.detach()
-            self._outer(theirs)  # never returns
-        theirs.close()
-        spare = (pid, os.pidfd_open(pid), mine)
-        self.spares.append(spare)
-        return spare
-
-    def _outer(self, sock: socket.socket) -> None:
-        """F: new namespaces and a fresh scratch, then G, waited for."""
-        libc = self.jail.libc
-        try:
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != self.pid:
-                os._exit(1)
-            self._forget(keep=(sock.fileno(), self.null))
-            self.jail._check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
-            self.jail.mount(None, "/", None, self.jail.MS_REC | self.jail.MS_PRIVATE)
-            self._fresh_scratch()
-            reaper = os.fork()
-        except OSError as exc:
-            _fail(sock, exc)
-        if reaper:
-            sock.detach()
-            _only(())
-            os._exit(self.jail.status_code(os.waitpid(reaper, 0)[1]))
-        self._reaper(sock)
-
-    def _reaper(self, sock: socket.socket) -> None:
-        """G: PID 1 of the candidate's namespace, with a /proc of its own; reaps."""
-        try:
-            self.jail.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 then ignores it
-            self.jail.proc("/proc")
-            candidate = os.fork()
-        except OSError as exc:
-            _fail(sock, exc)
-        if candidate:
-            sock.detach()
-            self.jail.reap(candidate, self.null)
-        os.close(self.null)
-        self._candidate(sock)
-
-    def _candidate(self, sock: socket.socket) -> None:
-        """H: joins the cgroups it is sent (the next job's, made ahead of it), waits for
-        its job, then becomes a cold child's equal and runs it."""
-        sock.send(b"ready")
-        confined = False
-        while True:
-            try:
-                message, fds, _, _ = socket.recv_fds(sock, MESSAGE, 16)
-            except OSError:
-                os._exit(0)
-            if not message:
-                os._exit(0)
-            if b'"job"' in message:
-                break
-            _join(fds)
-            if not confined:  # what does not depend on the job, done before it comes
-                confined = self._confine()
-        sock.detach()
-        job = json.loads(message)["job"]
-        if len(fds) < 3:
-            os._exit(0)
-        requests, replies, output, *joins = fds
-        _join(joins)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        _only((requests, replies))
-        if not confined:
-            self._confine()
-        self.child.lockdown.set_limits(job["limits"])
-        os.chdir(job["cwd"])
-        self.child.session(requests, replies)
-
-    def _confine(self) -> bool:
-        """The layers of box/lockdown.py but the limits; as a fresh process starts."""
-        self.jail.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-        _reseed()
-        self.child.lockdown.confine(self.seccomp, self.conf["drop_root"])
-        return True
-
-    def _fresh_scratch(self) -> None:
-        """An empty size-capped /tmp and /dev/shm for this candidate alone; folders of
-        the view that lie under /tmp are bound again on top, with what covers them."""
-        jail, size = self.jail, int(self.conf["scratch_bytes"])
-        held = [(os.open(dest, os.O_PATH), dest) for dest in self.conf.get("under_tmp", ())]
-        jail.tmpfs("/tmp", size, 0o1777)
-        for fd, dest in held:
-            jail.bind_read_only(f"/proc/self/fd/{fd}", dest, recursive=True)
-            os.close(fd)
-        jail.tmpfs("/dev/shm", size, 0o1777)
-
-    def _forget(self, keep: tuple[int, ...]) -> None:
-        """In a fork: the template's sockets and descriptors are not this process's."""
-        self.ctl.detach()
-        for _pid, _pidfd, sock in self.spares:
-            sock.detach()
-        self.spares = []
-        _only(keep)
 
 
 def _hand(spare, message: bytes, fds: list[int]) -> None:
@@ -274,36 +156,6 @@ def _hand(spare, message: bytes, fds: list[int]) -> None:
 
 def _job_id(message: bytes) -> int | None:
     return json.loads(message).get("job", {}).get("id")
-
-
-def _join(cgroup_files: list[int]) -> None:
-    """Into these cgroups ("0": this process); all it starts is born in them."""
-    for fd in cgroup_files:
-        os.write(fd, b"0\n")
-        os.close(fd)
-
-
-def _only(keep) -> None:
-    """Close every descriptor from 3 up but `keep`."""
-    low = 3
-    for fd in sorted(set(keep)) + [MAX_FDS]:
-        if fd >= low:
-            os.closerange(low, fd)
-            low = fd + 1
-
-
-def _reseed() -> None:
-    """numpy's global generator, from fresh entropy, as in a fresh interpreter (Python's
-    random reseeds itself after a fork)."""
-    import numpy
-
-    numpy.random.seed()
-
-
-def _fail(sock: socket.socket, exc: OSError) -> None:
-    with contextlib.suppress(OSError):
-        sock.send(f"cannot make a candidate process: {exc}".encode())
-    os._exit(125)
 
 
 def serve(spec: dict, child) -> None:
