@@ -31,12 +31,15 @@ class Executor:
         self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix=self.name)
 
     def submit(self, fn: Callable[..., Any], *args) -> Future:
+        """A Future of fn(*args), run in one of the executor's threads."""
         return self._pool.submit(_call, self.runner(), fn, args)
 
     def runner(self) -> Runner:
+        """Where the sandboxed runs of a submitted function happen (default: here)."""
         return run_here
 
     def shutdown(self, cancel: bool = False) -> None:
+        """Wait for what was submitted; with `cancel`, drop what has not started."""
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 

@@ -10,6 +10,8 @@ from adrs.executors.base import Executor
 
 
 class LocalExecutor(Executor):
+    """`workers` sandboxed evaluations at once, on this machine."""
+
     def __init__(self, workers: int):
         super().__init__(workers)
         self.workers = workers

@@ -87,6 +87,7 @@ class RayExecutor(Executor):
         super().__init__(in_flight)
 
     def runner(self):
+        """Each sandboxed run is a Ray task; the hash gate is answered here."""
         return self._remote
 
     def _run(self, problem, source, limits, deny, probes_json=None) -> Outcome:

@@ -30,6 +30,7 @@ class WorkersExecutor(Executor):
         super().__init__(in_flight)
 
     def runner(self):
+        """Each sandboxed run is a queued job, numbered in submission order."""
         return partial(self._remote, next(self._seq))
 
     def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
@@ -38,6 +39,7 @@ class WorkersExecutor(Executor):
                                  self._stop)
 
     def shutdown(self, cancel: bool = False) -> None:
+        """As Executor's; `cancel` also withdraws the jobs no worker has finished."""
         if cancel:  # withdraw what is still waiting for a worker (redone on resume)
             self._stop.set()
         super().shutdown(cancel)
