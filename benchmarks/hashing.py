@@ -22,16 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine
+from common import machine, score_in_process
 
 from adrs.box import codec
 from adrs.config import build
-from adrs.evaluation import evaluate, trusted_seconds
+from adrs.evaluation import evaluate
 from adrs.hashing import functional_hash
 from adrs.loop import Search
 from adrs.problem import find_problem, list_problems
 from adrs.runs import start_run
-from adrs.sandbox import Outcome
 from adrs.status import run_status
 
 HERE = Path(__file__).parent
@@ -62,21 +61,14 @@ def unsandboxed_costs(name: str, repeats: int = 5) -> tuple[float, float]:
     probes, cases = ([codec.decode(json.loads(t), finite=False) for t in texts]
                      for texts in (problem.probes_json, problem.cases_json))
 
-    def full() -> None:
-        outputs, seconds = [], []
-        for case in cases:
-            t = time.process_time()
-            outputs.append(fn(**case))
-            seconds.append(time.process_time() - t)
-        problem.evaluator.score(outputs, trusted_seconds(Outcome(True, outputs, seconds)))
-
     def timed(work) -> float:
         start = time.process_time()
         work()
         return time.process_time() - start
     probe = [timed(lambda: functional_hash([fn(**p) for p in probes], problem.probe_rtol))
              for _ in range(repeats)]
-    return statistics.median(probe), statistics.median(timed(full) for _ in range(repeats))
+    full = [timed(lambda: score_in_process(problem, fn, cases)) for _ in range(repeats)]
+    return statistics.median(probe), statistics.median(full)
 
 
 def _bound(runs: list[dict], probe: float, full: float) -> str:

@@ -29,14 +29,14 @@ import sys
 import time
 from pathlib import Path
 
-from common import machine, save
+from common import machine, save, score_in_process
 
 from adrs import confine
 from adrs.config import build
-from adrs.evaluation import evaluate, trusted_seconds
+from adrs.evaluation import evaluate
 from adrs.hashing import functional_hash
 from adrs.problem import find_problem
-from adrs.sandbox import Limits, Outcome, encode_cases, run_candidate
+from adrs.sandbox import Limits, encode_cases, run_candidate
 
 HERE = Path(__file__).parent
 SOURCE = "def f(x):\n    return x\n"
@@ -95,12 +95,7 @@ def moe_unsandboxed():
     def once() -> float:
         start = time.perf_counter()
         functional_hash([fn(**probe) for probe in probes], moe.probe_rtol)
-        outputs, seconds = [], []
-        for case in cases:
-            t = time.process_time()
-            outputs.append(fn(**case))
-            seconds.append(time.process_time() - t)
-        moe.evaluator.score(outputs, trusted_seconds(Outcome(True, outputs, seconds)))
+        score_in_process(moe, fn, cases)
         return time.perf_counter() - start
     return once
 
