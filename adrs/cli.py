@@ -363,7 +363,7 @@ def _search(ctx, quiet: bool) -> int:
 
 def _say_divergence(search) -> None:
     """A replay whose prompts differ from the recording has diverged: say where."""
-    diverged = getattr(getattr(search.mutator, "transport", None), "diverged", None)
+    diverged = search.mutator.diverged()
     if diverged:
         shown = ", ".join(map(str, sorted(diverged)[:10])) + (" ..." if len(diverged) > 10 else "")
         print(f"replay: {len(diverged)} prompts differed from the recording (iterations "

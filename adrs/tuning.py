@@ -183,6 +183,9 @@ class TuningMutator(Mutator):
     def reuse(self, replies: dict) -> None:
         self.inner.reuse(replies)
 
+    def diverged(self) -> list[int]:
+        return self.inner.diverged()
+
     def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(cancel_futures=True)
         self.inner.close(cancel)

@@ -50,6 +50,7 @@ def test_the_optional_parts_do_nothing_by_default():
     m = Inline()
     m.observe("model", 0.5, 0.01)
     m.reuse({1: object()})
+    assert m.diverged() == []
     assert m.submit(REQUEST, np.random.default_rng(0)).result().description == "threaded"
 
 

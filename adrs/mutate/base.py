@@ -91,6 +91,11 @@ class Mutator(ABC):
     def reuse(self, replies: dict) -> None:  # noqa: B027
         """Nothing to reuse by default (only model calls are paid for)."""
 
+    def diverged(self) -> list[int]:
+        """Iterations whose prompt differed from the recording being replayed (only a
+        replay has a recording)."""
+        return []
+
     def close(self, cancel: bool = False) -> None:
         pool = self.__dict__.pop("_threads_pool", None)
         if pool is not None:

@@ -52,10 +52,17 @@ class ReplayTransport:
                      bool(call.usage_estimated))
 
 
+class ReplayMutator(LLMMutator):
+    """The LLM mutator answered from a recording, noting where prompts diverge."""
+
+    def diverged(self) -> list[int]:
+        return list(self.transport.diverged)
+
+
 def replay_mutator(cfg: MutatorConfig, store: Store, problem_root=None) -> LLMMutator:
     if not cfg.replay_run:
         raise UserError("[mutator] kind = 'replay' needs replay_run, the recorded run to serve")
     transport = ReplayTransport(store, cfg.replay_run)
     # The recorded model answers each call; the breaker would only add pauses.
     llm_cfg = replace(cfg, model=cfg.model or "replay")
-    return LLMMutator(llm_cfg, problem_root, transport, breaker=False)
+    return ReplayMutator(llm_cfg, problem_root, transport, breaker=False)
