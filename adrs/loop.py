@@ -34,10 +34,12 @@ from adrs.store.records import RunStatus
 
 
 class Search:
+    """One run's controller: its stages, wired; `run()` runs the search."""
+
     def __init__(self, ctx: RunContext, mutator: Mutator | None = None,
                  executor: Executor | None = None, progress: bool = True):
-        self.ctx, self.cfg, run = ctx, ctx.config, ctx.run
-        cfg = self.cfg
+        self.ctx, self.cfg = ctx, ctx.config
+        cfg, run = ctx.config, ctx.run
         self.mutator = _checked(mutator or make_mutator(cfg.mutator, ctx.problem.root, ctx.store),
                                 Mutator, "a mutator: subclass adrs.mutate.Mutator (it needs "
                                 "only mutate())")
