@@ -223,3 +223,26 @@ def test_a_job_whose_groups_could_not_be_sent_ahead_brings_them_itself(mode, mon
     monkeypatch.setattr(template, "_send_group", fails)
     outs = [run("def f(x):\n    return x + 1\n", mode) for _ in range(3)]
     assert all(o.ok and o.warm and o.outputs == [2.0] for o in outs), outs
+
+
+def test_the_next_candidate_joins_its_cgroups_while_the_one_before_runs(mode):
+    """Joining cgroups is slow in cgroup v1: the spare that will run the next job joins
+    them while the current job runs, not after it, so no candidate waits for it."""
+    assert run("def f(x):\n    return 0\n", mode).warm
+    template = next(t for kind, idle in warm.POOL.idle.items() if kind[0] == mode
+                    for t in idle)
+    if not template.groups:
+        pytest.skip("no cgroups on this machine")
+    seen = []
+    slow = threading.Thread(target=run, args=("import time\ndef f(x):\n"
+                                              "    time.sleep(1.5)\n    return x\n", mode))
+    slow.start()
+    while slow.is_alive():
+        seen.append([_members(g) for g in template.groups])
+        time.sleep(0.05)
+    slow.join()
+    assert any(len(groups) == 2 and all(groups) for groups in seen), seen
+
+
+def _members(group) -> bool:
+    return any(Path(f).read_text().split() for f in group.procs_files())
