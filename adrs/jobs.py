@@ -30,19 +30,6 @@ def queue(store: Store, run_id: int, seq: int, source: str, limits: Limits,
     return store.queue_job(run_id, seq, source, request)
 
 
-def next_seq(store: Store, run_id: int) -> int:
-    return store.next_job_seq(run_id)
-
-
-def claim(store: Store, run_id: int, worker: str, lease: float = LEASE):
-    """Take the oldest queued job (or one whose worker went silent), atomically."""
-    return store.claim_job(run_id, worker, lease)
-
-
-def heartbeat(store: Store, job_id: int, worker: str) -> None:
-    store.job_heartbeat(job_id, worker)
-
-
 # --- the controller's side ---
 
 
@@ -75,7 +62,7 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
 def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:
     """Report probe outputs; block until the controller says go (True) or stop."""
     store.set_job(job_id, worker, status=JobStatus.PROBED, decision=None,
-         probe={"outputs": [encode(o) for o in outputs], "at": datetime.now().isoformat()})
+                  probe={"outputs": [encode(o) for o in outputs], "at": datetime.now().isoformat()})
     while True:
         row = store.job(job_id)
         if row.worker != worker or row.status == JobStatus.DONE:

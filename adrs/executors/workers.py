@@ -25,7 +25,7 @@ class WorkersExecutor(Executor):
 
     def __init__(self, store: Store, run_id: int, in_flight: int = 64):
         self.store, self.run_id = store, run_id
-        self._seq = itertools.count(jobs.next_seq(store, run_id))
+        self._seq = itertools.count(store.next_job_seq(run_id))
         self._stop = threading.Event()
         super().__init__(in_flight)
 
@@ -53,7 +53,7 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
 
     done, idle_since = 0, time.monotonic()
     while True:
-        job = jobs.claim(store, run.id, name, lease)
+        job = store.claim_job(run.id, name, lease)
         if job is None:
             status = store.get_run(run.name).status  # interrupted: a resume may follow
             if status in ("finished", "stopped") or time.monotonic() - idle_since > idle_exit:
@@ -80,4 +80,4 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
 
 def _pulse(store, job_id, name, stop) -> None:
     while not stop.wait(1.0):
-        jobs.heartbeat(store, job_id, name)
+        store.job_heartbeat(job_id, name)

@@ -16,7 +16,6 @@ class CallRows:
         """Store one LLM call (adrs.mutate.llm.LLMCall's fields); its id."""
         return self._insert(LLMCall, run_id=run_id, **fields)
 
-
     def recorded_calls(self, run_id: int) -> dict[int, LLMCallRow]:
         """The LLM call behind each iteration of a run (for replay)."""
         with self.session() as s:

@@ -16,14 +16,12 @@ _PARENT_FIELDS = select(Candidate.source, Candidate.score, Candidate.metrics,
     Candidate.id == bindparam("id"))
 
 
-
 class CandidateRows:
     """Store methods on the candidates table."""
 
     def add_candidate(self, run_id: int, rec: CandidateRecord) -> int:
         """Store one candidate; its id (ids follow recording order, not iterations)."""
         return self._insert(Candidate, run_id=run_id, **rec.__dict__)
-
 
     def fold_score_sample(self, sample_id: int) -> tuple[int, float] | None:
         """Fold a pending score sample (a noisy problem's re-evaluated duplicate) into
@@ -90,7 +88,6 @@ class CandidateRows:
                  .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]
-
 
     def summary(self, run_id: int) -> dict:
         """Counts by status, failure reason and duplicate kind; time spent and saved."""

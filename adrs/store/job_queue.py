@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from adrs.store.models import EvalJob, utcnow
 from adrs.store.plain import EvalJobRow, plain
@@ -68,8 +68,3 @@ class JobRows:
         """One job as stored now."""
         with self.session() as s:
             return plain(s.get(EvalJob, job_id))
-
-    def _insert(self, table, **values) -> int:
-        # values as parameters, not .values(): the compiled statement is then cached
-        with self.engine.begin() as conn:
-            return conn.execute(insert(table), values).inserted_primary_key[0]

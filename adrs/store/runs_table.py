@@ -43,7 +43,6 @@ class RunRows:
         with self.session() as s, s.begin():
             s.execute(update(Run).where(Run.id == run_id).values(**fields))
 
-
     def take_lease(self, run_id: int, holder: str | None, me: str) -> bool:
         """Compare-and-swap the run's controller from `holder` (None: nobody) to `me`."""
         q = update(Run).where(Run.id == run_id)
