@@ -85,7 +85,7 @@ class Search:
                     self._step(i)
                 self.pipeline.drain(until=run.iterations)
             self.schedule.settle()
-            self._stopping(run.iterations + 1, finished=True)
+            self._outage_stop(self.outage.lost > 0)  # lost iterations are redone on resume
             status = RunStatus.STOPPED if self.stop_reason else RunStatus.FINISHED
         except BaseException as exc:
             self.mutator.close(cancel=True)
@@ -109,17 +109,20 @@ class Search:
         future.add_done_callback(lambda f, i=i: f.exception() or self.calls.stored(i, f.result()))
         self.pipeline.push(i, parent, future)
 
-    def _stopping(self, i: int, finished: bool = False) -> bool:
+    def _stopping(self, i: int) -> bool:
         """True (with a reason) if starting iteration i would overrun a budget, or the
-        model endpoint stayed unreachable (at the end: was unreachable at all)."""
-        if self.stop_reason is None and (self.outage.gave_up or finished and self.outage.lost):
-            self.stop_reason = self.outage.reason()
-            self.resume_hint = ("when it answers again, continue with: "
-                                f"adrs resume {self.ctx.run.name}")
-        if self.stop_reason is None and self.budget.limited and not finished:
+        model endpoint stayed unreachable too long."""
+        self._outage_stop(self.outage.gave_up)
+        if self.stop_reason is None and self.budget.limited:
             self.pipeline.drain(until=i - self.cfg.search.in_flight)  # bills are in order
             self.stop_reason = self.budget.exceeded(i)
         return self.stop_reason is not None
+
+    def _outage_stop(self, stop: bool) -> None:
+        if stop and self.stop_reason is None:
+            self.stop_reason = self.outage.reason()
+            self.resume_hint = ("when it answers again, continue with: "
+                                f"adrs resume {self.ctx.run.name}")
 
     def _finish(self, status: RunStatus, started: float) -> None:
         self.mutator.close()

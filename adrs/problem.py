@@ -228,7 +228,7 @@ def load_problem(root: Path, origin: str) -> Problem:
     root = root.resolve()
     manifest = root / MANIFEST
     if not manifest.is_file() and openevolve.is_openevolve_folder(root):
-        return openevolve_problem(openevolve.folder_files(root.resolve()))
+        return openevolve_problem(openevolve.folder_files(root))
     if not manifest.is_file():
         raise UserError(f"{root} has no {MANIFEST}; a problem folder needs one "
                         "(see `adrs problems` for examples)")

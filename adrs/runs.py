@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -67,14 +66,12 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
     confine.layers(cfg.sandbox.mode)
     confine.sweep()  # what this run's killed controller left, if it was killed
     if budgets:
-        run = replace(run, config=cfg.to_dict())
-        store.update_run(run.id, config=run.config)
-    if iterations is not None:
-        if iterations < run.iterations:
-            raise UserError(f"run {run.name} already targets {run.iterations} iterations; "
-                            "--iterations can only extend it")
-        run = replace(run, iterations=iterations)
-    store.update_run(run.id, status=RunStatus.RUNNING, iterations=run.iterations)
+        store.update_run(run.id, config=cfg.to_dict())
+    if iterations is not None and iterations < run.iterations:
+        raise UserError(f"run {run.name} already targets {run.iterations} iterations; "
+                        "--iterations can only extend it")
+    store.update_run(run.id, status=RunStatus.RUNNING,
+                     iterations=run.iterations if iterations is None else iterations)
     run = store.get_run(run.name)
     return RunContext(store, run, problem, cfg, run_dir)
 

@@ -62,10 +62,11 @@ class Duplicates:
 
     def settled(self, child: Child, cid: int) -> None:
         """The child is recorded as `cid`: later copies of its source repeat it."""
-        self._seen[child.record.syntactic_hash] = cid
+        self.seen(child.record.syntactic_hash, cid)
         self._evaluating.pop(child.record.syntactic_hash, None)
 
     def seen(self, syntactic_hash: str, cid: int) -> None:
+        """`cid` is the stored candidate with this source."""
         self._seen[syntactic_hash] = cid
 
     @staticmethod
