@@ -157,9 +157,7 @@ class _Box:
         elif self.layers.cgroups.names():
             self.group = self._new_group()
         self.launch.group = self.group
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        out_r, out_w = os.pipe()
+        (req_r, req_w), (rep_r, rep_w), (out_r, out_w) = _pipes(3)
         self.channel = Channel(req_w, rep_r, out_r, self.limits.reply_mb << 20)
         joins = []
         try:
@@ -364,6 +362,20 @@ class _Cold:
     def end(self) -> None:
         self.kill()
         self.proc.wait()
+
+
+def _pipes(n: int) -> list[tuple[int, int]]:
+    """n pipes, or none: those made are closed if a later one fails (out of fds)."""
+    made: list[tuple[int, int]] = []
+    try:
+        for _ in range(n):
+            made.append(os.pipe())
+    except OSError:
+        for fds in made:
+            for fd in fds:
+                os.close(fd)
+        raise
+    return made
 
 
 def _last_line(text: str) -> str:
