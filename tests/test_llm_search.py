@@ -15,11 +15,14 @@ from adrs.runs import open_run, replay_run, start_run
 from adrs.status import run_status
 
 ITERATIONS = 12
+# per call: ample for a good reply on a loaded 2-core machine (at 0.5 s one timed out in
+# CI, a sixth failed call); the hang fault outlasts it
+TIMEOUT = 3.0
 
 
 def _llm(url, **kw):
     return {"kind": "llm", "model": "fake", "base_url": url, "max_retries": 0,
-            "timeout_seconds": 0.5, "concurrency": 4, **kw}
+            "timeout_seconds": TIMEOUT, "concurrency": 4, **kw}
 
 
 def _run(tmp_path, name, mutator, **overrides):
@@ -41,7 +44,7 @@ def _rows(ctx, sql):
     ("malformed", "llm_bad_response"), ("no_code", "no_code"), ("bad_diff", "diff_failed"),
 ])
 def test_each_fault_mode_is_survived_and_counted_by_reason(tmp_path, fault, reason):
-    with FakeOpenAIServer(fault=fault, fault_every=3, hang_seconds=1.0) as server:
+    with FakeOpenAIServer(fault=fault, fault_every=3, hang_seconds=2 * TIMEOUT) as server:
         ctx = _run(tmp_path, fault, _llm(server.url, diff=1.0 if fault == "bad_diff" else 0.6))
     st = run_status(ctx.store, ctx.run)
     assert ctx.run.status == "finished"
