@@ -25,9 +25,10 @@ first job, its cgroup files); template -> {"exit": status, "id": n} once job
 n's processes have all ended (status as bubblewrap reports it: 128 + N for
 signal N); controller -> {"kill": n} ends job n at once (a kill for a job that
 has ended is dropped). A job, and whatever comes after it, that arrives while
-another runs waits for that one's end; the next job's cgroups, sent while a job
-runs and none waits, go at once to the spare that will run it, so that joining
-them (slow in cgroup v1) overlaps the running job.
+another runs waits for that one's end, and is then handled as if it came then;
+the next job's cgroups, sent while a job runs and none waits, go at once to the
+spare that will run it, so that joining them (slow in cgroup v1) overlaps the
+running job.
 """
 
 from __future__ import annotations
@@ -83,17 +84,24 @@ class Template:
         watched = [self.ctl] + ([self.running[0][1]] if self.running else [])
         ready, _, _ = select.select(watched, [], [])
         if self.running and self.running[0][1] in ready:
-            (spare, number), self.running = self.running, None
-            self._say({"exit": self._ended(spare), "id": number})
-            self.spares.drop(spare)
-            while self.waiting and not self.running:  # what came during the job, in order
-                self._pass_on(*self.waiting.pop(0))
+            self._job_ended()
         if self.ctl in ready:
             message = self._next()
             if message is None:  # the controller has gone: so does everything here
                 self.spares.kill_all()
                 os._exit(0)
             self._handle(*message)
+
+    def _job_ended(self) -> None:
+        """Say so; then what came during the job, in order, is handled as if it came
+        now: the next job starts, and the cgroups sent for the job after it go to the
+        spare made for that one at once, not when the next job ends."""
+        (spare, number), self.running = self.running, None
+        self._say({"exit": self._ended(spare), "id": number})
+        self.spares.drop(spare)
+        held, self.waiting = self.waiting, []
+        for message, fds in held:
+            self._handle(message, fds)
 
     def _handle(self, message: bytes, fds: list[int]) -> None:
         """A job goes to the newest spare, which then has a successor made; one job at a
