@@ -280,8 +280,10 @@ class _Conversation:
         if self.channel.inbox:
             raise Ended("invalid", "the candidate replied before it was asked")
         cpu0 = self.group.cpu_seconds() if self.group else None
-        self.channel.send(codec.frame_raw('{"case": ' + case + "}"))
+        # the clock starts before the case is written: the child may start on it while
+        # this thread waits for a CPU, and that time is the candidate's too
         start = time.perf_counter()
+        self.channel.send(codec.frame_raw('{"case": ' + case + "}"))
         reply = self.channel.message()
         wall = time.perf_counter() - start
         cpu1 = self.group.cpu_seconds() if self.group else None

@@ -269,6 +269,24 @@ def test_a_forged_runtime_is_ignored(mode):
     assert out.cpu_seconds is None or out.cpu_seconds[0] >= 0.25
 
 
+def test_a_case_is_timed_from_before_it_is_written(mode, monkeypatch):
+    """On a loaded machine the controller's thread may wait for a CPU right after it
+    writes a case while the candidate already runs it: that time is the candidate's."""
+    from adrs.sandbox_channel import Channel
+
+    written = Channel.send
+
+    def send_then_wait(self, data):
+        written(self, data)
+        if b'"case"' in data:
+            time.sleep(0.3)  # the controller's thread, off a CPU
+
+    monkeypatch.setattr(Channel, "send", send_then_wait)
+    src = ("import time\ndef f(x):\n    t = time.process_time()\n"
+           "    while time.process_time() - t < 0.3:\n        pass\n    return 1\n")
+    out = run(src, mode)
+    assert out.ok and out.seconds[0] >= 0.3, out
+
 def test_a_reply_written_to_the_pipe_by_hand_is_not_believed(mode):
     # the candidate writes its own frame claiming a result, then returns another one
     src = ("import os, json, struct\ndef f(x):\n"
