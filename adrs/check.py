@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from adrs import cgroups, evolve_block
-from adrs.config import build
+from adrs import evolve_block
+from adrs.config import resolve
 from adrs.errors import UserError
 from adrs.evaluation import Evaluation, evaluate
 from adrs.problem import MANIFEST, Problem, find_problem
-from adrs.sandbox import run_candidate
+from adrs.sandbox import layers, run_candidate
 
 SLOW_SHARE = 0.25  # of a CPU, for the load check: wall time stretches 4x, CPU time does not
 PROBE_SHARE = 0.25  # probes costing more than this share of an evaluation defeat their purpose
@@ -38,20 +38,22 @@ class Finding:
         return f"{label}  {self.check:18} {self.detail}"
 
 
-def check(name_or_path: str) -> list[Finding]:
+def check(name_or_path: str, flags: dict | None = None) -> list[Finding]:
+    """Every check of a problem, in order; `flags` are command-line settings (--sandbox)."""
     try:
         problem = find_problem(name_or_path)
     except UserError as exc:
         return [Finding(False, "manifest", str(exc))]
     found = [Finding(True, "manifest", f"{problem.name} ({problem.origin}) in {problem.root}")]
-    return found + list(_checks(problem))
+    return found + list(_checks(problem, flags))
 
 
-def _checks(problem: Problem) -> Iterator[Finding]:
+def _checks(problem: Problem, flags: dict | None) -> Iterator[Finding]:
     initial = problem.initial_path
     yield _markers(problem, initial)
     try:
-        limits = build(problem.defaults, where=f"the defaults of {problem.name}").sandbox
+        limits = resolve(problem.defaults, flags=flags,
+                         where=f"the defaults of {problem.name}").sandbox
     except UserError as exc:
         yield Finding(False, "defaults", str(exc))
         return
@@ -105,7 +107,7 @@ def _under_load(problem: Problem, quiet: Evaluation, limits) -> Finding:
     score that moves depends on the wall clock (or on time the candidate measured)."""
     if problem.noisy:
         return Finding(True, "load", "skipped: the evaluator declares noisy = True")
-    if cgroups.hierarchies().throttle is None:
+    if layers(limits.mode).cgroups.throttle is None:
         return Finding(True, "load", "skipped: no cgroup CPU controller here to slow the "
                        "sandbox with")
     slow = replace(limits, cpu_share=SLOW_SHARE, wall_seconds=limits.wall_seconds / SLOW_SHARE)

@@ -1,7 +1,12 @@
 """Run configuration: dataclasses with documented defaults, loaded from TOML.
 
 Precedence, lowest first: these defaults, the problem's `[defaults]` table in
-its problem.toml, the user's `--config FILE`, then command-line flags.
+its problem.toml (or a run's stored config), the user's `--config FILE`, this
+process's environment (ADRS_SANDBOX, ADRS_WARM), then command-line flags.
+
+This module is the only place adrs reads an ADRS_* variable: each becomes a layer
+of the configuration (or, for the judging key, goes to adrs/judging.py alone), and
+from here every setting is passed explicitly, to workers and Ray tasks too.
 """
 
 from __future__ import annotations
@@ -9,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adrs.errors import UserError
-from adrs.sandbox import Limits
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,23 @@ class HashingConfig:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The run config's [sandbox]: resource limits for one candidate evaluation, and how
+    it is confined. Plain configuration: adrs.sandbox consumes it."""
+
+    wall_seconds: float = 30.0
+    cpu_seconds: int = 30  # per process (RLIMIT_CPU)
+    memory_mb: int = 2048  # everything in the box, tmpfs and shared memory included
+    max_processes: int = 32  # processes and threads
+    file_mb: int = 64  # largest file it may write
+    disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
+    reply_mb: int = 16  # largest single reply (the parent decodes it: a cap on its memory too)
+    cpu_share: float = 0.0  # CPUs the box may use at most (cgroup CPU quota); 0 = no cap
+    warm: bool = True  # fork candidates from a warm template (adrs/sandbox/warm.py); False: cold
+    mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/sandbox/confine.py
+
+
+@dataclass(frozen=True)
 class RunConfig:
     iterations: int = 200  # children to generate (the initial program is iteration 0)
     seed: int = 0
@@ -127,6 +149,53 @@ def build(*layers: dict, where: str = "config") -> RunConfig:
         _forget_models(merged, layer)
         _deep_merge(merged, layer)
     return _from_dict(RunConfig, merged, where, "")
+
+
+SANDBOX_ENV = "ADRS_SANDBOX"  # [sandbox] mode: auto | bwrap | jail | none
+WARM_ENV = "ADRS_WARM"  # [sandbox] warm: 0 or 1
+JUDGING_KEY_ENV = "ADRS_JUDGING_KEY"  # the judging key as hex (a secret: never a setting)
+ENVIRONMENT = f"the environment (${SANDBOX_ENV}, ${WARM_ENV})"
+_WARM = {"0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
+
+
+def environment_layer(environ: Mapping[str, str] | None = None) -> dict:
+    """The settings this process's environment gives, as a configuration layer:
+    ADRS_SANDBOX as `sandbox.mode`, ADRS_WARM as `sandbox.warm`. Empty ones are unset."""
+    env = os.environ if environ is None else environ
+    sandbox: dict = {}
+    if env.get(SANDBOX_ENV):
+        sandbox["mode"] = env[SANDBOX_ENV]
+    warm = env.get(WARM_ENV, "").strip().lower()
+    if warm:
+        if warm not in _WARM:
+            raise UserError(f"${WARM_ENV} must be 0 or 1, got {env[WARM_ENV]!r}; "
+                            f"unset it for the default (warm templates on)")
+        sandbox["warm"] = _WARM[warm]
+    return {"sandbox": sandbox} if sandbox else {}
+
+
+def resolve(*layers: dict, flags: dict | None = None, where: str = "config") -> RunConfig:
+    """A RunConfig for this process: `layers` (lowest first), then the environment's
+    layer, then command-line `flags`; the environment's errors name the variable."""
+    env = environment_layer()
+    build(env, where=ENVIRONMENT)
+    return build(*layers, env, flags or {}, where=where)
+
+
+def sandbox_settings_here(flags: dict | None = None) -> dict:
+    """The [sandbox] keys this process itself sets (environment, then flags), validated:
+    an `adrs worker` applies them over the limits each job carries from its controller,
+    since the machine that evaluates is the one that knows its own confinement."""
+    env = environment_layer()
+    build(env, where=ENVIRONMENT)
+    build(flags or {}, where="command-line flags")
+    return {**env.get("sandbox", {}), **(flags or {}).get("sandbox", {})}
+
+
+def judging_key_hex() -> str | None:
+    """$ADRS_JUDGING_KEY, the judging key given as hex instead of the key file. Only
+    adrs/judging.py asks; it never enters a RunConfig (which is stored with the run)."""
+    return os.environ.get(JUDGING_KEY_ENV) or None
 
 
 def _forget_models(merged: dict, layer: dict) -> None:
@@ -173,11 +242,11 @@ def _from_dict(cls, data: Any, where: str, prefix: str):
         if dataclasses.is_dataclass(default):
             values[name] = _from_dict(type(default), value, where, f"{prefix}{name}.")
         else:
-            values[name] = _checked(value, type(default), where, prefix + name)
+            values[name] = _validated(value, type(default), where, prefix + name)
     return cls(**values)
 
 
-def _checked(value: Any, kind: type, where: str, key: str):
+def _validated(value: Any, kind: type, where: str, key: str):
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -197,7 +266,7 @@ _CHOICES = {
     "search.selection": ("uniform", "power_law", "tournament", "weighted", "softmax"),
     "search.topology": ("ring", "all"),
     "executor": ("local", "workers", "ray"),
-    "sandbox.mode": ("auto", "bwrap", "jail", "none"),  # adrs/confine.py
+    "sandbox.mode": ("auto", "bwrap", "jail", "none"),  # adrs/sandbox/confine.py
 }
 
 

@@ -12,9 +12,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from adrs import artifacts
+from adrs.config import Limits
 from adrs.hashing import functional_hash
 from adrs.problem import Problem
-from adrs.sandbox import Limits, Outcome, run_candidate
+from adrs.sandbox import Outcome, run_candidate
 
 
 @dataclass(frozen=True)

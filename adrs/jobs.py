@@ -15,8 +15,10 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from adrs.box.codec import decode, encode
-from adrs.sandbox import Limits, Outcome
+from adrs.config import Limits
+from adrs.sandbox import Outcome
+from adrs.sandbox import decode_data as decode
+from adrs.sandbox import encode_data as encode
 from adrs.store import Store
 from adrs.store.records import JobStatus
 

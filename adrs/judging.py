@@ -20,9 +20,9 @@ import os
 import secrets
 from pathlib import Path
 
+from adrs.config import JUDGING_KEY_ENV as KEY_ENV
+from adrs.config import judging_key_hex
 from adrs.errors import UserError
-
-KEY_ENV = "ADRS_JUDGING_KEY"
 
 
 def key_path() -> Path:
@@ -38,7 +38,7 @@ def private_seed(run_seed: int) -> int:
 
 
 def _key() -> bytes:
-    given = os.environ.get(KEY_ENV)
+    given = judging_key_hex()
     if given:
         try:
             return bytes.fromhex(given)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adrs import config as configuration
-from adrs import confine, judging, openevolve
+from adrs import judging, openevolve, sandbox
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem, openevolve_problem
@@ -36,8 +36,8 @@ def start_openevolve_run(files, *, name: str | None, db: str | None, archive: Pa
 
 def _start(problem: Problem, cfg, *, name: str | None, db: str | None,
            archive: Path) -> RunContext:
-    confine.layers(cfg.sandbox.mode)  # no boundary here: one line, before anything is stored
-    confine.sweep()
+    sandbox.layers(cfg.sandbox.mode)  # no boundary here: one line, before anything is stored
+    sandbox.sweep()
     if cfg.executor == "ray":  # before anything is stored: a wrong address costs nothing
         from adrs.executors.ray import connect
 
@@ -52,7 +52,9 @@ def _start(problem: Problem, cfg, *, name: str | None, db: str | None,
 
 
 def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | None = None,
-               budgets: dict | None = None) -> RunContext:
+               budgets: dict | None = None, flags: dict | None = None) -> RunContext:
+    """A stopped (or finished, to extend) run, ready to search again: its stored config,
+    then this process's environment and `flags` (e.g. --sandbox), then `budgets`."""
     store, run, run_dir = open_run(name, db=db, archive=archive)
     check_free(store, run)  # before anything is changed; Search takes the lease
     if run.status == "finished" and (iterations is None or iterations <= run.iterations) \
@@ -61,10 +63,10 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
                         f"with `adrs resume {run.name} --iterations N` (N > {run.iterations})")
     problem = _problem_of(run)
     store.forget_failed_initial(run.id)  # it was fixed, perhaps: evaluate it again
-    cfg = configuration.build(run.config, budgets or {},
-                              where=f"stored config of run {run.name}")
-    confine.layers(cfg.sandbox.mode)
-    confine.sweep()  # what this run's killed controller left, if it was killed
+    cfg = configuration.resolve(run.config, flags={**(flags or {}), **(budgets or {})},
+                                where=f"stored config of run {run.name}")
+    sandbox.layers(cfg.sandbox.mode)
+    sandbox.sweep()  # what this run's killed controller left, if it was killed
     if budgets:
         store.update_run(run.id, config=cfg.to_dict())
     if iterations is not None and iterations < run.iterations:
@@ -82,10 +84,12 @@ def _complete(store: Store, run: RunRow) -> bool:
     return all(i in done for i in range(1, run.iterations + 1))
 
 
-def existing_run(name: str, *, db: str | None, archive: Path) -> RunContext:
+def existing_run(name: str, *, db: str | None, archive: Path,
+                 flags: dict | None = None) -> RunContext:
     """A stored run with its problem and config, for commands that add to it (tune)."""
     store, run, run_dir = open_run(name, db=db, archive=archive)
-    cfg = configuration.build(run.config, where=f"stored config of run {run.name}")
+    cfg = configuration.resolve(run.config, flags=flags,
+                                where=f"stored config of run {run.name}")
     return RunContext(store, run, _problem_of(run), cfg, run_dir)
 
 
@@ -106,8 +110,9 @@ def replay_run(source: str, into: str, *, db: str | None, archive: Path) -> RunC
         store.copy_to(target)
         store.close()
         store = target
-    cfg = configuration.build(src.config, {"mutator": {"kind": "replay", "replay_run": src.name}},
-                              where=f"stored config of run {src.name}")
+    cfg = configuration.resolve(src.config,
+                                flags={"mutator": {"kind": "replay", "replay_run": src.name}},
+                                where=f"stored config of run {src.name}")
     last = max((r.iteration for r in store.history(src.id)), default=0)
     run = store.create_run(into, src.problem, src.problem_path, cfg.to_dict(), cfg.seed, last,
                            src.judging_seed)
@@ -132,6 +137,7 @@ def _config(problem: Problem, config_file: Path | None, overrides: dict):
     layers = [(problem.defaults, f"{problem.root / MANIFEST} [defaults]")]
     if config_file is not None:
         layers.append((configuration.read_toml(config_file), str(config_file)))
+    layers.append((configuration.environment_layer(), configuration.ENVIRONMENT))
     layers.append((overrides, "command-line flags"))
     for data, where in layers:  # validate each layer alone so errors name their source
         configuration.build(data, where=where)

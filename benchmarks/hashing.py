@@ -24,13 +24,13 @@ from pathlib import Path
 
 from common import machine, score_in_process
 
-from adrs.box import codec
 from adrs.config import build
 from adrs.evaluation import evaluate
 from adrs.hashing import functional_hash
 from adrs.loop import Search
 from adrs.problem import find_problem, list_problems
 from adrs.runs import start_run
+from adrs.sandbox.box import codec
 from adrs.status import run_status
 
 HERE = Path(__file__).parent

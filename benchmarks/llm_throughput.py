@@ -10,7 +10,7 @@ in_flight / latency (64 it/s for 32 requests at 0.5 s). Two evaluators:
   what is timed is the LLM path and adrs itself;
 - sandbox: every child is a real moe_expert_placement candidate, evaluated (probes,
   functional hashing, full evaluation, scoring) in the real sandbox by 2 workers,
-  warm (forked from a template, adrs/warm.py) and, with --cold, cold (a fresh
+  warm (forked from a template, adrs/sandbox/warm.py) and, with --cold, cold (a fresh
   interpreter per evaluation).
 
     python benchmarks/llm_throughput.py     # writes benchmarks/results/llm_throughput.md

@@ -3,7 +3,7 @@
 One run, interleaved round by round so machine load falls on every variant alike:
 - fork floor: fork a warm Python (numpy loaded, nothing else) and reap it;
 - cold start: `python -I -c "import numpy"`, the interpreter alone;
-- adrs, warm (a candidate forked from a template, adrs/warm.py) and cold (a fresh
+- adrs, warm (a candidate forked from a template, adrs/sandbox/warm.py) and cold (a fresh
   interpreter per candidate), per boundary: a near-free candidate (`return x`, one
   case) through `run_candidate`;
 - a real evaluation, moe_expert_placement's initial program (its probes and
@@ -31,12 +31,11 @@ from pathlib import Path
 
 from common import machine, save, score_in_process
 
-from adrs import confine
 from adrs.config import build
 from adrs.evaluation import evaluate
 from adrs.hashing import functional_hash
 from adrs.problem import find_problem
-from adrs.sandbox import Limits, encode_cases, run_candidate
+from adrs.sandbox import Limits, confine, encode_cases, run_candidate
 
 HERE = Path(__file__).parent
 SOURCE = "def f(x):\n    return x\n"

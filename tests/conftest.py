@@ -35,12 +35,12 @@ _fixed_judging_key()
 
 @pytest.fixture(autouse=True)
 def no_templates_carried_over():
-    """Each test starts its own warm sandbox templates (adrs/warm.py), so no test's
+    """Each test starts its own warm sandbox templates (adrs/sandbox/warm.py), so no test's
     limits, mode or leftovers reach another."""
     yield
-    from adrs import warm
+    from adrs.sandbox import close_templates
 
-    warm.POOL.close()
+    close_templates()
 
 
 @pytest.fixture

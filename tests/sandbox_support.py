@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from adrs import cgroups, confine
-from adrs.box.lockdown import NOBODY
-from adrs.sandbox import Limits, encode_cases, run_candidate
+from adrs.sandbox import Limits, cgroups, confine, encode_cases, run_candidate
+from adrs.sandbox.box.lockdown import NOBODY
 
 CASES = encode_cases([{"x": 1.0}])
 
@@ -43,9 +42,12 @@ def backends() -> list:
             pytest.param("jail", id="jail")]
 
 
+WARM = {"warm": True}  # test_hostile runs its corpus with this both ways
+
+
 def run(src: str, mode: str, cases=CASES, deny=(), share=(), **limits):
     """`f(**case)` of `src` for each case, under `mode`, with small test limits."""
-    settings = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 512, **limits}
+    settings = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 512, **WARM, **limits}
     return run_candidate(src, "f", cases, Limits(mode=mode, **settings), deny, share=share)
 
 

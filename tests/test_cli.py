@@ -348,7 +348,7 @@ def test_a_start_sweeps_what_killed_runs_left_behind(tmp_path):
     import os
     import tempfile
 
-    from adrs import cgroups
+    from adrs.sandbox import cgroups
 
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid is free now: a controller that was killed

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sandbox_support import BAD_BINARY, BAD_BINARY_NAMES, binary_frame
 
-from adrs.box import codec
+from adrs.sandbox.box import codec
 
 
 def _decode(body: bytes):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sandbox_support
 from sandbox_support import (
     BAD_BINARY,
     BAD_BINARY_NAMES,
@@ -22,7 +23,7 @@ from sandbox_support import (
     sandbox_processes,
 )
 
-from adrs import warm
+from adrs.sandbox import close_templates
 
 pytestmark = pytest.mark.parametrize("mode", backends())
 
@@ -33,10 +34,9 @@ SECRET = "sk-hostile-secret-7f3a"
 def nothing_left_behind(request, monkeypatch):
     """Every attack on a candidate forked from a warm template and on a cold start
     (the fallback); afterwards nothing may be left of it."""
-    monkeypatch.delenv("ADRS_SANDBOX", raising=False)
-    monkeypatch.setenv("ADRS_WARM", "1" if request.param == "warm" else "0")
+    monkeypatch.setitem(sandbox_support.WARM, "warm", request.param == "warm")
     yield
-    warm.POOL.close()  # idle templates keep a spare candidate process each, by design
+    close_templates()  # idle templates keep a spare candidate process each, by design
     deadline = time.monotonic() + 3
     while (sandbox_processes() or leftover_groups()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -272,7 +272,7 @@ def test_a_forged_runtime_is_ignored(mode):
 def test_a_case_is_timed_from_before_it_is_written(mode, monkeypatch):
     """On a loaded machine the controller's thread may wait for a CPU right after it
     writes a case while the candidate already runs it: that time is the candidate's."""
-    from adrs.sandbox_channel import Channel
+    from adrs.sandbox.channel import Channel
 
     written = Channel.send
 

@@ -52,7 +52,7 @@ def test_a_slow_policy_loses_score_beyond_the_time_budget(moe_problem):
 
 def test_sleeping_costs_no_score_only_cpu_time_counts(moe_problem):
     """Time is the CPU the kernel charged, not the wall clock a busy machine stretches."""
-    from adrs import cgroups
+    from adrs.sandbox import cgroups
 
     if "cpu" not in cgroups.hierarchies().names():
         pytest.skip("no cgroup CPU accounting here: times are the parent's wall clock")

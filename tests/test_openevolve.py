@@ -7,7 +7,7 @@ from adrs.config import build
 from adrs.evaluation import evaluate
 from adrs.loop import Search
 from adrs.mutate.edits import EditError, apply_diff
-from adrs.openevolve_config import read_config
+from adrs.openevolve import read_config
 from adrs.problem import bundled_root, find_problem, list_problems
 from adrs.runs import start_run
 

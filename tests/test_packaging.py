@@ -7,11 +7,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 NEEDED = [
-    "adrs/cli.py",
-    "adrs/box/child.py",
-    "adrs/box/jail.py",
-    "adrs/box/lockdown.py",
-    "adrs/box/codec.py",
+    "adrs/cli/__init__.py",
+    "adrs/sandbox/__init__.py",
+    "adrs/sandbox/box/child.py",
+    "adrs/sandbox/box/jail.py",
+    "adrs/sandbox/box/lockdown.py",
+    "adrs/sandbox/box/codec.py",
     "adrs/store/migrations/env.py",
     "adrs/store/migrations/script.py.mako",
     "adrs/store/migrations/versions/0001_initial.py",

@@ -112,7 +112,7 @@ WARNED = {
 
 @pytest.mark.parametrize("case", list(WARNED))
 def test_the_checker_warns_where_a_score_could_be_gamed_or_moved_by_load(tmp_path, case):
-    from adrs import cgroups
+    from adrs.sandbox import cgroups
 
     edit, which, words = WARNED[case]
     if which == "load" and cgroups.hierarchies().throttle is None:

@@ -8,16 +8,11 @@ import numpy as np
 import pytest
 from sandbox_support import backends, fresh_layers, run
 
-from adrs import confine
-from adrs.sandbox import Limits, encode_cases, run_candidate
+from adrs.config import resolve
+from adrs.errors import UserError
+from adrs.sandbox import Limits, confine, encode_cases, run_candidate
 
 CASES = encode_cases([{"x": np.arange(4)}])
-pytestmark = pytest.mark.usefixtures("no_mode_override")
-
-
-@pytest.fixture
-def no_mode_override(monkeypatch):
-    monkeypatch.delenv("ADRS_SANDBOX", raising=False)
 
 
 @pytest.mark.parametrize("mode", backends())
@@ -182,9 +177,30 @@ def test_no_boundary_refuses_unless_none_is_asked_for(monkeypatch):
 
 
 def test_an_unknown_mode_names_the_choices(monkeypatch):
-    monkeypatch.setenv("ADRS_SANDBOX", "basic")
     with pytest.raises(confine.UserError, match="auto, bwrap, jail, none"):
-        confine.requested()
+        confine.layers("basic")
+    monkeypatch.setenv("ADRS_SANDBOX", "basic")
+    with pytest.raises(UserError, match=r"ADRS_SANDBOX.*'sandbox.mode' must be one of auto, "
+                       "bwrap, jail, none"):
+        resolve()
+
+
+def test_the_environment_is_a_layer_of_the_configuration(monkeypatch):
+    """ADRS_SANDBOX and ADRS_WARM sit above a config file and below flags; nothing but
+    the configuration reads them, so a call given Limits is never overridden."""
+    monkeypatch.setenv("ADRS_SANDBOX", "jail")
+    monkeypatch.setenv("ADRS_WARM", "0")
+    cfg = resolve({"sandbox": {"mode": "bwrap", "warm": True, "memory_mb": 99}})
+    assert (cfg.sandbox.mode, cfg.sandbox.warm, cfg.sandbox.memory_mb) == ("jail", False, 99)
+    assert resolve(flags={"sandbox": {"mode": "none"}}).sandbox.mode == "none"
+    monkeypatch.setenv("ADRS_WARM", "maybe")
+    with pytest.raises(UserError, match="ADRS_WARM must be 0 or 1"):
+        resolve()
+    monkeypatch.setenv("ADRS_WARM", "1")
+    monkeypatch.setenv("ADRS_SANDBOX", "none")  # would be unsafe, if anything read it here
+    out = run("import os\ndef f(x):\n    return [p for p in os.listdir('/proc') if "
+              "p.isdigit()]\n", "jail")
+    assert out.ok and len(out.outputs[0]) <= 4  # a PID namespace: the jail its Limits said
 
 
 def test_a_sandbox_that_cannot_start_is_a_failure_not_a_crash(monkeypatch):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from adrs.box import template as template_module
+from adrs.sandbox.box import template as template_module
 
 
 class FakeSpares:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sandbox_support import backends, encode_cases, run
 
-from adrs import warm
+from adrs.config import resolve
 from adrs.loop import Search
 from adrs.runs import start_run
-from adrs.sandbox import Limits, run_candidate
+from adrs.sandbox import Limits, run_candidate, warm
 
 pytestmark = pytest.mark.parametrize("mode", backends())
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,8 +151,9 @@ def test_a_template_that_cannot_be_made_falls_back_to_a_cold_start_once(mode, ca
 
 def test_cold_when_asked(mode, monkeypatch):
     assert not run("def f(x):\n    return 1\n", mode, warm=False).warm
-    monkeypatch.setenv("ADRS_WARM", "0")
-    assert not run("def f(x):\n    return 1\n", mode).warm
+    monkeypatch.setenv("ADRS_WARM", "0")  # an input to the configuration, read there
+    assert resolve().sandbox.warm is False
+    assert not run("def f(x):\n    return 1\n", mode, warm=resolve().sandbox.warm).warm
 
 
 def test_a_preloaded_module_is_already_there_when_the_candidate_starts(mode):

@@ -45,11 +45,18 @@ class WorkersExecutor(Executor):
         super().shutdown(cancel)
 
 def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
-                say: Callable[[str], None] = print, lease: float = jobs.LEASE) -> int:
-    """Serve the run's evaluation jobs until it is over (or idle for `idle_exit` s)."""
-    import time
+                say: Callable[[str], None] = print, lease: float = jobs.LEASE,
+                sandbox: dict | None = None) -> int:
+    """Serve the run's evaluation jobs until it is over (or idle for `idle_exit` s).
 
-    from adrs.sandbox import Limits, run_candidate
+    Each job carries its controller's limits; `sandbox` ([sandbox] keys this worker's
+    own configuration sets: its --sandbox, ADRS_SANDBOX, ADRS_WARM) goes over them, as
+    the machine that evaluates is the one that knows its confinement."""
+    import time
+    from dataclasses import replace
+
+    from adrs.config import Limits
+    from adrs.sandbox import run_candidate
 
     done, idle_since = 0, time.monotonic()
     while True:
@@ -68,7 +75,8 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
             req = job.request
             gate = partial(jobs.post_probe, store, job.id, name)
             out = run_candidate(job.source, problem.evaluator.entrypoint, problem.cases_json,
-                                Limits(**req["limits"]), tuple(req["deny_read"]),
+                                replace(Limits(**req["limits"]), **(sandbox or {})),
+                                tuple(req["deny_read"]),
                                 problem.probes_json if req["probe"] else None,
                                 gate, problem.harness, problem.preload, problem.share)
         finally:

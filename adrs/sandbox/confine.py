@@ -4,9 +4,9 @@ Modes: `bwrap` (bubblewrap builds the namespaces and the view), `jail`
 (adrs's own builder, box/jail.py, entered by the child itself: unshare(2),
 mount(2), pivot_root(2) through ctypes), `none` (no boundary: only limits and
 seccomp; unsafe, for machines without namespaces, and only when asked for),
-and `auto`, the default: bwrap if it works here, else jail, else refuse. The environment variable
-ADRS_SANDBOX, when set, overrides the configured mode (CI runs the suite
-under each).
+and `auto`, the default: bwrap if it works here, else jail, else refuse. The mode
+comes from the run's configuration (`[sandbox] mode`, `--sandbox`, or ADRS_SANDBOX
+read by adrs/config.py), always passed in, never read here.
 
 Each mode is probed by actually building a sandbox and running `true` in it,
 so a bwrap that is installed but not permitted, or a kernel without user
@@ -25,11 +25,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from adrs import cgroups, sandbox_view, seccomp_filter
 from adrs.errors import UserError
+from adrs.sandbox import cgroups, mounts, seccomp_filter
 
 MODES = ("auto", "bwrap", "jail", "none")
-CHILD = sandbox_view.BOX / "child.py"
+CHILD = mounts.BOX / "child.py"
 
 
 class SandboxUnavailable(UserError):
@@ -55,18 +55,13 @@ class Layers:
                 f"seccomp: {'on' if self.seccomp else 'off (libseccomp missing)'}")
 
 
-def requested(mode: str = "auto") -> str:
-    chosen = os.environ.get("ADRS_SANDBOX") or mode
-    if chosen not in MODES:
-        raise UserError(f"unknown sandbox mode '{chosen}' (ADRS_SANDBOX or [sandbox] mode); "
-                        f"use one of {', '.join(MODES)}")
-    return chosen
-
-
 @functools.lru_cache(maxsize=8)
 def layers(mode: str = "auto") -> Layers:
     """The layers for `mode`; raises SandboxUnavailable with the fix in one line."""
-    chosen = requested(mode)
+    chosen = mode
+    if chosen not in MODES:
+        raise UserError(f"unknown sandbox mode '{chosen}' ([sandbox] mode, --sandbox or "
+                        f"ADRS_SANDBOX); use one of {', '.join(MODES)}")
     found = cgroups.hierarchies()
     seccomp = sys.platform == "linux" and seccomp_filter.program() is not None
     if chosen == "none":
@@ -120,14 +115,14 @@ def _working_bwrap() -> str | None:
     binary = shutil.which("bwrap")
     if binary is None or sys.platform != "linux":
         return None
-    argv = [binary, *bwrap_args(sandbox_view.plan(16)), "--", sys.executable, "-I", "-c", ""]
+    argv = [binary, *bwrap_args(mounts.plan(16)), "--", sys.executable, "-I", "-c", ""]
     return binary if _probe("bwrap", argv) else None
 
 
 def _jail_works() -> bool:
     if sys.platform != "linux":
         return False
-    spec = {"jail": sandbox_view.plan(16), "probe": True}
+    spec = {"jail": mounts.plan(16), "probe": True}
     return _probe("jail", [sys.executable, "-I", str(CHILD), json.dumps(spec)])
 
 

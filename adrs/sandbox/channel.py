@@ -12,7 +12,7 @@ import os
 import select
 import time
 
-from adrs.box import codec
+from adrs.sandbox.box import codec
 
 LOG_BYTES = 16 << 10  # of the child's stdout and stderr, the last this many are kept
 

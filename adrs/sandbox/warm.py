@@ -43,7 +43,7 @@ class Unavailable(Exception):
     """No template can be made here; the reason is the message."""
 
 
-class Template:
+class TemplateProcess:
     """One warm template process and the control socket to it."""
 
     def __init__(self, argv: list[str], env: dict, spec: dict):
@@ -168,7 +168,7 @@ class Job:
     The template starts no other job before this one's processes are all gone, so
     nobody needs to wait for its end unless it wants the exit status."""
 
-    def __init__(self, template: Template, number: int):
+    def __init__(self, template: TemplateProcess, number: int):
         self.template, self.number, self.status = template, number, None
 
     def kill(self) -> None:
@@ -193,14 +193,14 @@ class Pool:
     """Idle templates by kind; a kind that cannot be made is remembered as cold."""
 
     def __init__(self):
-        self.idle: dict[tuple, list[Template]] = {}
+        self.idle: dict[tuple, list[TemplateProcess]] = {}
         self.cold: dict[tuple, str] = {}
         self.lock = threading.Lock()
         # Templates die with the thread that started them (PDEATHSIG): one long-lived
         # thread starts them all, so none dies with an evaluation thread.
         self.starter = ThreadPoolExecutor(1, thread_name_prefix="adrs-template")
 
-    def take(self, kind: tuple, make: Callable[[], Template]) -> Template | None:
+    def take(self, kind: tuple, make: Callable[[], TemplateProcess]) -> TemplateProcess | None:
         with self.lock:
             if kind in self.cold:
                 return None
@@ -221,7 +221,7 @@ class Pool:
                       "interpreter, under the same boundary", file=sys.stderr, flush=True)
             return None
 
-    def give(self, kind: tuple, template: Template) -> None:
+    def give(self, kind: tuple, template: TemplateProcess) -> None:
         if template.alive():
             with self.lock:
                 self.idle.setdefault(kind, []).append(template)
@@ -248,7 +248,8 @@ POOL = Pool()
 atexit.register(POOL.close)
 
 
-def enabled() -> bool:
-    """ADRS_WARM=0 turns templates off (CI runs the suite both ways)."""
-    return os.environ.get("ADRS_WARM", "1") != "0" and hasattr(os, "pidfd_open")
+def supported() -> bool:
+    """Whether this Python can watch a template's end (pidfd); `[sandbox] warm` (or
+    ADRS_WARM=0, read with the configuration) decides whether templates are used."""
+    return hasattr(os, "pidfd_open")
 

@@ -13,10 +13,10 @@ import json
 import os
 import sys
 
-from adrs import confine, sandbox_view, seccomp_filter, warm
-from adrs.box.lockdown import NOBODY
+from adrs.sandbox import confine, mounts, seccomp_filter, warm
+from adrs.sandbox.box.lockdown import NOBODY
 
-CHILD = sandbox_view.BOX / "child.py"
+CHILD = mounts.BOX / "child.py"
 SAFE_ENV = {
     # `python` in a subprocess is this interpreter, with the same packages
     "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
@@ -44,7 +44,7 @@ class Launch:
         self.group = None
 
     def env(self) -> dict:
-        home = self.scratch or sandbox_view.SCRATCH
+        home = self.scratch or mounts.SCRATCH
         return {**SAFE_ENV, "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
                 "XDG_CACHE_HOME": os.path.join(home, ".cache")}
 
@@ -58,21 +58,21 @@ class Launch:
             spec["jail"] = list(ops)  # the child builds its namespaces itself, first thing
         return [*self._command(ops), json.dumps(spec)]
 
-    def template(self) -> warm.Template:
+    def template(self) -> warm.TemplateProcess:
         """A new warm template for this kind of child."""
         ops = self.kind[1]
         conf = {"preload": list(self.kind[2]), "scratch_bytes": self.limits.disk_mb << 20,
                 "drop_root": self.layers.namespaces,
-                "under_tmp": list(sandbox_view.under_scratch(ops)), "seccomp": self._seccomp()}
+                "under_tmp": list(mounts.under_scratch(ops)), "seccomp": self._seccomp()}
         spec = {"template": conf, "jail": list(ops) if self.layers.mode == "jail" else None}
-        return warm.Template(self._command(ops, template=True), self.env(), spec)
+        return warm.TemplateProcess(self._command(ops, template=True), self.env(), spec)
 
     def job(self) -> dict:
         """What a template's fork is told of its own candidate."""
         return {"limits": self.child_limits(), "cwd": self.cwd()}
 
     def cwd(self) -> str:
-        return self.scratch or sandbox_view.SCRATCH
+        return self.scratch or mounts.SCRATCH
 
     def child_limits(self) -> dict:
         limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
@@ -100,7 +100,7 @@ class Launch:
             return child
         env = [a for k, v in self.env().items() for a in ("--setenv", k, v)]
         return [self.layers.bwrap, *confine.bwrap_args(ops, keep_caps=template), "--clearenv",
-                *env, "--chdir", sandbox_view.SCRATCH, "--", *child]
+                *env, "--chdir", mounts.SCRATCH, "--", *child]
 
 
 def _running_as(uid: int) -> int:

@@ -2,7 +2,7 @@
 
 The controller never executes candidate code. Each evaluation is a fresh child
 (box/child.py) inside namespaces built by bubblewrap or by adrs's own builder
-(confine.py picks; sandbox_view.py says what the child sees), in a cgroup of
+(confine.py picks; mounts.py says what the child sees), in a cgroup of
 its own (cgroups.py), locked down by the child itself before it reads a byte
 (box/lockdown.py: rlimits, no capabilities, seccomp). Threat model:
 docs/architecture.md.
@@ -33,28 +33,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from adrs import cgroups, confine, sandbox_view, warm
-from adrs.box import codec
-from adrs.sandbox_channel import Channel, Ended
-from adrs.sandbox_command import Launch
+from adrs.config import Limits
+from adrs.sandbox import cgroups, confine, mounts, warm
+from adrs.sandbox.box import codec
+from adrs.sandbox.channel import Channel, Ended
+from adrs.sandbox.command import Launch
 
 OVERHEAD_TASKS = 8  # the jail's outer process and PID-1 reaper, interpreter threads
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one candidate evaluation (the run config's [sandbox])."""
-
-    wall_seconds: float = 30.0
-    cpu_seconds: int = 30  # per process (RLIMIT_CPU)
-    memory_mb: int = 2048  # everything in the box, tmpfs and shared memory included
-    max_processes: int = 32  # processes and threads
-    file_mb: int = 64  # largest file it may write
-    disk_mb: int = 512  # its scratch /tmp (and /dev/shm), a size-capped tmpfs
-    reply_mb: int = 16  # largest single reply (the parent decodes it: a cap on its memory too)
-    cpu_share: float = 0.0  # CPUs the box may use at most (cgroup CPU quota); 0 = no cap
-    warm: bool = True  # fork candidates from a warm template (adrs/warm.py); False: cold
-    mode: str = "auto"  # auto | bwrap | jail | none (unsafe); see adrs/confine.py
 
 
 @dataclass(frozen=True)
@@ -73,7 +58,7 @@ class Outcome:
     cpu_seconds: list[float] | None = None  # per case, kernel accounting (None: no cgroup)
     log: str = ""  # the tail of what the child printed
     retried: bool = False  # its warm template died during the run; this is the second run
-    warm: bool = False  # it ran in a fork of a warm template (adrs/warm.py), not a cold start
+    warm: bool = False  # it ran in a fork of a warm template (warm.py), not a cold start
 
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.
@@ -103,15 +88,15 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
     start = time.perf_counter()
     setup = {"source": source, "entrypoint": entrypoint, "harness": harness,
              "preload": list(preload)}
-    view = (tuple((*deny_read, *sandbox_view.credential_paths())), tuple(share), tuple(preload))
+    view = (tuple((*deny_read, *mounts.credential_paths())), tuple(share), tuple(preload))
     retried = False
     try:
         outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
-    except warm.TemplateDied:  # not the candidate's doing: once more, in a new template
+    except warm.TemplateProcessDied:  # not the candidate's doing: once more, in a new template
         retried = True
         try:
             outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
-        except warm.TemplateDied as exc:
+        except warm.TemplateProcessDied as exc:
             outcome = Outcome(False, failure="sandbox_error",
                               error=f"its warm sandbox template died twice ({exc})")
     return replace(outcome, wall_seconds=time.perf_counter() - start, retried=retried)
@@ -135,7 +120,7 @@ class _Box:
         self.layers, self.limits = layers, limits
         self.proc = self.group = self.template = self.channel = None
         self.ready = False
-        kind = (layers.mode, sandbox_view.plan(limits.disk_mb, share, hide), preload)
+        kind = (layers.mode, mounts.plan(limits.disk_mb, share, hide), preload)
         scratch = None if layers.namespaces else \
             tempfile.mkdtemp(prefix=f"adrs-sandbox-{os.getpid()}-")
         self.launch = Launch(layers, limits, kind, scratch)
@@ -205,8 +190,8 @@ class _Box:
         """One of a template's two groups, reused by its jobs with their own limits."""
         return self._new_group(throttleable=True)
 
-    def _template(self) -> warm.Template | None:
-        if not (self.limits.warm and self.layers.namespaces and warm.enabled()):
+    def _template(self) -> warm.TemplateProcess | None:
+        if not (self.limits.warm and self.layers.namespaces and warm.supported()):
             return None
         return warm.POOL.take(self.launch.kind, self.launch.template)
 
