@@ -20,16 +20,9 @@ from adrs.controller_lease import ControllerLease
 from adrs.executors import Executor, make_executor
 from adrs.mutate import MutationRequest, Mutator, make_mutator
 from adrs.run_context import RunContext
-from adrs.search.state import SearchState
 from adrs.stages import startup
-from adrs.stages.budget import Budget
-from adrs.stages.calls import CallLog
-from adrs.stages.duplicates import Duplicates
-from adrs.stages.outage import Outage
-from adrs.stages.parents import ParentCache
+from adrs.stages.bundle import Stages
 from adrs.stages.pipeline import Pipeline
-from adrs.stages.progress import Progress
-from adrs.stages.schedule import Schedule
 from adrs.store.records import RunStatus
 
 
@@ -39,31 +32,23 @@ class Search:
     def __init__(self, ctx: RunContext, mutator: Mutator | None = None,
                  executor: Executor | None = None, progress: bool = True):
         self.ctx, self.cfg = ctx, ctx.config
-        cfg, run = ctx.config, ctx.run
-        self.mutator = _checked(mutator or make_mutator(cfg.mutator, ctx.problem.root, ctx.store),
-                                Mutator, "a mutator: subclass adrs.mutate.Mutator (it needs "
-                                "only mutate())")
+        cfg = ctx.config
+        self.mutator = _instance_of(
+            mutator or make_mutator(cfg.mutator, ctx.problem.root, ctx.store), Mutator,
+            "a mutator: subclass adrs.mutate.Mutator (it needs only mutate())")
         self.mutator.threads = max(1, cfg.mutator.concurrency)
         if cfg.mutator.tune_probability > 0:
             from adrs.tuning import TuningMutator
 
             self.mutator = TuningMutator(self.mutator, ctx)
-        self.executor = _checked(executor or make_executor(ctx), Executor,
-                                 "an executor: subclass adrs.executors.Executor")
-        self.state = SearchState(cfg.search)
-        self.budget = Budget(cfg.max_cost, cfg.max_tokens, cfg.search.in_flight)
-        self.calls = CallLog(ctx.store, run.id, self.budget)
-        self.dups = Duplicates(cfg.hashing.syntactic)
-        self.outage = Outage(cfg.mutator.base_url, cfg.mutator.give_up_seconds)
-        self.schedule = Schedule(ctx.store, run.id, self.state, self.mutator,
-                                 cfg.mutator.recent_failures)
-        self.progress = Progress(run.name, run.iterations, progress)
-        self.pipeline = Pipeline(ctx, self.executor, self.dups, self.calls, self.outage,
-                                 self.schedule, self.progress)
-        self.parents = ParentCache(ctx.store, ctx.problem.volatile_metrics,
-                                   4 * cfg.search.elite_pool)
+        self.executor = _instance_of(executor or make_executor(ctx), Executor,
+                                     "an executor: subclass adrs.executors.Executor")
+        self.stages = Stages.for_run(ctx, self.mutator, progress)
+        self.state, self.budget, self.schedule = (self.stages.state, self.stages.budget,
+                                                  self.stages.schedule)
+        self.pipeline = Pipeline(ctx, self.executor, self.stages)
         self.stop_reason: str | None = None
-        self.resume_hint = (f"raise it and continue with: adrs resume {run.name} "
+        self.resume_hint = (f"raise it and continue with: adrs resume {ctx.run.name} "
                             "--max-cost/--max-tokens ...")
 
     def run(self) -> None:
@@ -74,18 +59,16 @@ class Search:
     def _run(self) -> None:
         started, run, status = time.monotonic(), self.ctx.run, RunStatus.INTERRUPTED
         try:
-            startup.restore(self)
-            startup.ensure_initial(self)
-            startup.ensure_baselines(self)
+            self._start()
             todo = [i for i in range(1, run.iterations + 1) if i not in self.pipeline.done]
-            with self.progress.bar(run.iterations - len(todo)):
+            with self.stages.progress.bar(run.iterations - len(todo)):
                 for i in todo:
                     if self._stopping(i):
                         break
                     self._step(i)
                 self.pipeline.drain(until=run.iterations)
             self.schedule.settle()
-            self._outage_stop(self.outage.lost > 0)  # lost iterations are redone on resume
+            self._outage_stop(self.stages.outage.lost > 0)  # lost iterations are redone on resume
             status = RunStatus.STOPPED if self.stop_reason else RunStatus.FINISHED
         except BaseException as exc:
             self.mutator.close(cancel=True)
@@ -95,6 +78,14 @@ class Search:
                 raise
         self._finish(status, started)
 
+    def _start(self) -> None:
+        """The stages filled in from the store; the initial program and baselines scored."""
+        self.pipeline.resume(startup.restore(self.ctx, self.stages, self.mutator))
+        startup.ensure_initial(self.ctx, self.pipeline)
+        baselines = startup.score_baselines(self.ctx, self.pipeline)
+        if baselines:
+            self.ctx.update_run(baselines=baselines)
+
     def _step(self, i: int) -> None:
         """Generate child i once every result it may see has been recorded."""
         lag = i - self.cfg.search.in_flight
@@ -102,17 +93,19 @@ class Search:
         self.schedule.reveal(upto=max(lag, 0))
         rng = np.random.default_rng([self.cfg.seed, i])
         parent, others = self.state.select(i, rng)
-        request = MutationRequest(self.ctx.problem.description, self.parents.get(parent),
-                                  tuple(self.parents.get(o) for o in others),
+        parents = self.stages.parents
+        request = MutationRequest(self.ctx.problem.description, parents.get(parent),
+                                  tuple(parents.get(o) for o in others),
                                   tuple(self.schedule.failures), i, self.ctx.problem.language)
         future = self.mutator.submit(request, rng)  # choices now, in order; the wait its own
-        future.add_done_callback(lambda f, i=i: f.exception() or self.calls.stored(i, f.result()))
+        calls = self.stages.calls
+        future.add_done_callback(lambda f, i=i: f.exception() or calls.stored(i, f.result()))
         self.pipeline.push(i, parent, future)
 
     def _stopping(self, i: int) -> bool:
         """True (with a reason) if starting iteration i would overrun a budget, or the
         model endpoint stayed unreachable too long."""
-        self._outage_stop(self.outage.gave_up)
+        self._outage_stop(self.stages.outage.gave_up)
         if self.stop_reason is None and self.budget.limited:
             self.pipeline.drain(until=i - self.cfg.search.in_flight)  # bills are in order
             self.stop_reason = self.budget.exceeded(i)
@@ -120,7 +113,7 @@ class Search:
 
     def _outage_stop(self, stop: bool) -> None:
         if stop and self.stop_reason is None:
-            self.stop_reason = self.outage.reason()
+            self.stop_reason = self.stages.outage.reason()
             self.resume_hint = ("when it answers again, continue with: "
                                 f"adrs resume {self.ctx.run.name}")
 
@@ -128,11 +121,10 @@ class Search:
         self.mutator.close()
         self.executor.shutdown()
         elapsed = self.ctx.run.elapsed_seconds + time.monotonic() - started
-        self.ctx.store.update_run(self.ctx.run.id, status=status, elapsed_seconds=elapsed)
-        self.ctx.run = self.ctx.store.get_run(self.ctx.run.name)
+        self.ctx.update_run(status=status, elapsed_seconds=elapsed)
 
 
-def _checked(obj, base: type, fix: str):
+def _instance_of(obj, base: type, fix: str):
     if not isinstance(obj, base):
         raise TypeError(f"{type(obj).__name__} is not {fix}")
     return obj

@@ -17,28 +17,18 @@ A problem is a folder with a `problem.toml` manifest:
     [limits]                                 # optional: the sandbox's, for this problem
     memory_mb = 8192                         # e.g. for torch; see docs/configuration.md
 
-The evaluator object provides `entrypoint` (the function the candidate must
-define), `cases()` (keyword arguments for each call, plain data) and
-`score(outputs, seconds)` returning a dict of metrics with a `score` to
-maximise; it raises ValueError for an invalid output. `seconds` are measured by
-the trusted parent, per case: the CPU time charged to the sandbox during the
-call (robust to machine load), or wall-clock time where there are no cgroups.
-Optionally `private(seed)` returns the evaluator judging on data drawn from
-`seed`: each run draws one no candidate can know (adrs.judging), so cases must
-not reveal what the score is computed on. Optionally, `probes()`
-gives a few cheap inputs for functional hashing (candidates with equal outputs
-on them are treated as equivalent) and `probe_rtol` the relative tolerance
-for comparing float outputs; `noisy = True` if one program's score varies
-between evaluations (then equivalents are re-evaluated now and then and the
-score kept as a running mean); `volatile_metrics`, names of metrics that vary
-between evaluations of one program (measured times), which prompts leave out.
-`harness`, a string of Python source, makes
-the entry point the harness's instead of the candidate's: the harness runs in
-the sandbox beside the candidate and calls its functions through the global
-`candidate` (e.g. a training loop around an evolved optimizer); it may use any
-installed library, and `preload` names modules imported before the candidate.
-Inside the sandbox anything may be imported and run (scipy, torch,
-subprocesses); the kernel boundary, not an import list, keeps it in. The
+The evaluator follows the contract in adrs/evaluator.py (`Evaluator`: required
+`entrypoint`, `cases()`, `score(outputs, seconds)`; optional `private(seed)`,
+`probes()`, `probe_rtol`, `noisy`, `volatile_metrics`, `harness`, `preload`),
+checked once when the problem loads. `seconds` are measured by the trusted
+parent, per case: the CPU time charged to the sandbox during the call (robust to
+machine load), or wall-clock time where there are no cgroups. Cases must not
+reveal what the score is computed on: `private(seed)` judges a run on data drawn
+from a seed no candidate can know (adrs.judging). A `harness` runs in the
+sandbox beside the candidate and calls its functions through the global
+`candidate` (e.g. a training loop around an evolved optimizer). Inside the
+sandbox anything may be imported and run (scipy, torch, subprocesses); the
+kernel boundary, not an import list, keeps it in. The
 problem folder is visible there read-only. Limits (memory, CPU, wall time,
 processes, disk) are set per problem in `[defaults.sandbox]` (or `[limits]`)
 of problem.toml. Candidate code itself only ever runs in the sandbox.
@@ -57,27 +47,22 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
 
 from adrs import evolve_block, openevolve
 from adrs.config import read_toml
 from adrs.errors import UserError
+from adrs.evaluator import Evaluator, EvaluatorParts, parts_of
 from adrs.sandbox import encode_cases
 
 MANIFEST = "problem.toml"
 ENTRY_POINT_GROUP = "adrs.problems"
 
 
-class Evaluator(Protocol):
-    entrypoint: str
-
-    def cases(self) -> list[dict[str, Any]]: ...
-
-    def score(self, outputs: list[Any], seconds: list[float]) -> dict[str, float]: ...
-
-
 @dataclass(frozen=True)
 class Problem:
+    """A loaded problem: its initial program, its evaluator (checked against the
+    contract in adrs/evaluator.py as it is made), baselines and default config."""
+
     name: str
     root: Path
     description: str
@@ -89,6 +74,11 @@ class Problem:
     initial_path: Path | None = None  # the file initial_source was read from
     language: str = "python"  # the candidates' (another only where the evaluator compiles it)
     spec: str | None = None  # how a run stores where it came from; None: its root folder
+    parts: EvaluatorParts = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = str(self.initial_path.parent if self.initial_path else self.root)
+        object.__setattr__(self, "parts", parts_of(self.evaluator, where))
 
     @cached_property
     def cases_json(self) -> tuple[str, ...]:
@@ -98,21 +88,20 @@ class Problem:
     @cached_property
     def probes_json(self) -> tuple[str, ...] | None:
         """Probe inputs for functional hashing, or None if the problem declares none."""
-        probes = getattr(self.evaluator, "probes", None)
-        return encode_cases(probes()) if callable(probes) else None
+        probes = self.parts.probes
+        return encode_cases(probes()) if probes is not None else None
 
     @cached_property
     def harness(self) -> str | None:
         """Source the sandbox runs around the candidate (the evaluator's `harness`),
         whose entry point calls the candidate's functions; None: the candidate's own."""
-        source = getattr(self.evaluator, "harness", None)
-        return source if isinstance(source, str) else None
+        return self.parts.harness
 
     @property
     def preload(self) -> tuple[str, ...]:
         """Modules imported in the sandbox before the candidate (a missing one fails
         the evaluation at once, naming it)."""
-        return tuple(getattr(self.evaluator, "preload", ()))
+        return self.parts.preload
 
     @property
     def share(self) -> tuple[str, ...]:
@@ -123,27 +112,29 @@ class Problem:
     def volatile_metrics(self) -> frozenset[str]:
         """Metrics that differ between evaluations of one program (measured times): kept
         in the archive, left out of prompts so the same seed gives the same prompts."""
-        return frozenset(getattr(self.evaluator, "volatile_metrics", ()))
+        return self.parts.volatile_metrics
 
     @property
     def probe_rtol(self) -> float:
-        return float(getattr(self.evaluator, "probe_rtol", 1e-6))
+        """Relative tolerance when comparing float probe outputs."""
+        return self.parts.probe_rtol
 
     def judged_on(self, seed: int | None) -> Problem:
         """This problem judged on private data drawn from `seed` (adrs.judging), where its
         evaluator supports it; None or no `private`: as it is (public data)."""
         if seed is None or not self.judges_privately:
             return self
-        return replace(self, evaluator=self.evaluator.private(seed))
+        return replace(self, evaluator=self.parts.private(seed))
 
     @property
     def judges_privately(self) -> bool:
-        return callable(getattr(self.evaluator, "private", None))
+        """The evaluator can judge on private data (it has `private(seed)`)."""
+        return self.parts.private is not None
 
     @property
     def noisy(self) -> bool:
         """The same program can score differently on two evaluations."""
-        return bool(getattr(self.evaluator, "noisy", False))
+        return self.parts.noisy
 
 
 @dataclass(frozen=True)
@@ -281,13 +272,17 @@ def _load_evaluator(root: Path, meta: dict, manifest: Path) -> Evaluator:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-        evaluator = getattr(module, attr or "Evaluator")()
+        make = vars(module).get(attr or "Evaluator")
+        if make is None:
+            raise UserError(f"{path} defines no '{attr or 'Evaluator'}'; name the evaluator "
+                            f"class in {MANIFEST}: evaluator = \"{file}:ClassName\"")
+        evaluator = make()
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - report a broken plugin in one line
         raise UserError(f"{path}: the evaluator failed to load: {type(exc).__name__}: {exc}") \
             from None
-    for need in ("entrypoint", "cases", "score"):
-        if not hasattr(evaluator, need):
-            raise UserError(f"{path}: the evaluator has no '{need}'; see adrs/problem.py")
+    parts_of(evaluator, str(path))  # checked here so the message names its file
     return evaluator
 
 

@@ -15,8 +15,8 @@ from adrs.store.plain import RunRow
 class RunContext:
     """Everything one run's controller works with.
 
-    `run` is the run's row as last read; the controller replaces it (it is a frozen
-    copy) after each change it makes through the store.
+    `run` is the run's row as last read (a frozen copy); `update_run` is the one way
+    it changes: through the store, then read again.
     """
 
     store: Store
@@ -24,3 +24,9 @@ class RunContext:
     problem: Problem
     config: RunConfig
     archive_dir: Path
+
+    def update_run(self, **fields) -> RunRow:
+        """Change the run's row in the store and keep the fresh copy as `run`."""
+        self.store.update_run(self.run.id, **fields)
+        self.run = self.store.get_run(self.run.name)
+        return self.run

@@ -135,7 +135,7 @@ def test_population_summary_stays_bounded(make_ctx, target_problem):
     search.run()
     elites = search.state.islands[0].elites
     assert len(elites) == 4 and len(search.state.archive.elites) == 4
-    assert len(search.parents) <= 16
+    assert len(search.stages.parents) <= 16
     assert np.all(np.diff([e.score for e in elites]) <= 0)
 
 

@@ -53,8 +53,18 @@ BROKEN = {
         lambda r: _replace(r / "problem.toml", 'evaluator = "evaluate.py:Evaluator"\n', ""),
         "manifest", "needs a string 'evaluator'"),
     "evaluator that does not load": (
-        lambda r: _replace(r / "evaluate.py", "class Evaluator:", "1 / 0\n\nclass Evaluator:"),
+        lambda r: _replace(r / "evaluate.py", "class Evaluator(", "1 / 0\n\nclass Evaluator("),
         "manifest", "the evaluator failed to load: ZeroDivisionError"),
+    "evaluator class not where the manifest says": (
+        lambda r: _replace(r / "problem.toml", '"evaluate.py:Evaluator"', '"evaluate.py:Scorer"'),
+        "manifest", "defines no 'Scorer'; name the evaluator class"),
+    "an optional part of the wrong kind": (
+        lambda r: _replace(r / "evaluate.py", '    entrypoint = "predict"\n',
+                           '    entrypoint = "predict"\n    preload = "numpy"\n'),
+        "manifest", "evaluate.py: the evaluator's 'preload' must be a list of names"),
+    "a required part missing": (
+        lambda r: _replace(r / "evaluate.py", '    entrypoint = "predict"\n', ""),
+        "manifest", "the evaluator has no 'entrypoint'"),
     "markers out of order": (
         lambda r: _replace(r / "initial_program.py", "# EVOLVE-BLOCK-START",
                            "# EVOLVE-BLOCK-END\n# EVOLVE-BLOCK-START"),
@@ -159,3 +169,41 @@ def test_a_problem_sets_its_own_sandbox_limits_in_a_limits_table(tmp_path):
     manifest.write_text("limits = 3\n" + text)  # top level: not inside a table
     with pytest.raises(UserError, match=r"\[limits\] must be a table"):
         find_problem(str(tmp_path / "heavy"))
+
+
+def test_the_evaluator_contract_gives_defaults_with_or_without_subclassing(tmp_path):
+    """adrs.evaluator.Evaluator is the contract: a plain class with the three required
+    members is an evaluator with every optional part at its default; a subclass gets
+    the same defaults, and what it overrides is what the problem uses."""
+    from adrs.evaluator import Evaluator, parts_of
+    from adrs.problem import find_problem
+
+    class Plain:
+        entrypoint = "f"
+
+        def cases(self):
+            return [{}]
+
+        def score(self, outputs, seconds):
+            return {"score": 1.0}
+
+    class Noisy(Evaluator):
+        entrypoint = "f"
+        noisy = True
+        preload = ["scipy"]
+
+        def cases(self):
+            return [{}]
+
+        def score(self, outputs, seconds):
+            return {"score": 1.0}
+
+    plain, noisy = parts_of(Plain(), "here"), parts_of(Noisy(), "here")
+    assert (plain.private, plain.probes, plain.noisy, plain.preload, plain.harness) == \
+        (None, None, False, (), None) and plain.probe_rtol == 1e-6
+    assert (noisy.noisy, noisy.preload, noisy.private) == (True, ("scipy",), None)
+    root = new_problem("contracted", tmp_path)  # the scaffold subclasses the contract
+    problem = find_problem(str(root))
+    assert Evaluator in type(problem.evaluator).__mro__
+    assert problem.judges_privately and problem.probes_json is not None
+    assert problem.judged_on(7).evaluator is not problem.evaluator

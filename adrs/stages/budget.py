@@ -13,6 +13,9 @@ from collections import deque
 
 
 class Budget:
+    """What the run has spent on LLM calls, billed in iteration order, against
+    max_cost and max_tokens."""
+
     def __init__(self, max_cost: float, max_tokens: int, in_flight: int):
         self.max_cost, self.max_tokens, self.in_flight = max_cost, max_tokens, in_flight
         self.cost, self.tokens = 0.0, 0  # billed so far

@@ -9,13 +9,20 @@ turned into candidates are served again on resume (and not billed again).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from adrs.mutate import Mutation
 from adrs.stages.budget import Budget
 
+if TYPE_CHECKING:  # the type only: importing it here would load the database layer
+    from adrs.store import Store
+
 
 class CallLog:
-    def __init__(self, store, run_id: int, budget: Budget):
+    """Each iteration's LLM call: stored once when its reply arrives, billed in
+    turn, and reused (not paid again) when a killed controller left it unclaimed."""
+
+    def __init__(self, store: Store, run_id: int, budget: Budget):
         self.store, self.run_id, self.budget = store, run_id, budget
         self._ids: dict[int, int] = {}  # iteration -> stored llm_calls id
         self._made: dict[int, tuple[str, float]] = {}  # iteration -> (model, cost), unrecorded

@@ -24,6 +24,9 @@ class Child:
 
 
 class Duplicates:
+    """Sources seen or in flight (syntactic duplicates), and the outcomes a duplicate
+    copies from its original, kept in memory."""
+
     def __init__(self, syntactic: bool):
         self.syntactic = syntactic
         self.ids: dict[int, int] = {}  # iteration -> candidate id, once recorded

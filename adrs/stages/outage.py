@@ -8,6 +8,9 @@ from adrs.mutate import Mutation
 
 
 class Outage:
+    """An unreachable model endpoint: the iterations lost to it, and whether it has
+    been down long enough (give_up_seconds) to stop the run."""
+
     def __init__(self, base_url: str, give_up_seconds: float):
         self.url = base_url or "the OpenAI API"
         self.give_up_seconds = give_up_seconds

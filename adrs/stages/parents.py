@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from adrs.mutate import Parent
 from adrs.store.records import Scored
 
+if TYPE_CHECKING:  # the type only: importing it here would load the database layer
+    from adrs.store import Store
+
 
 class ParentCache:
-    def __init__(self, store, volatile_metrics, size: int):
+    """What a prompt shows of each parent (its source, metrics, artifacts), read
+    from the store once and kept for the most recent `size` parents."""
+
+    def __init__(self, store: Store, volatile_metrics: Iterable[str], size: int):
         self.store, self.volatile, self.size = store, set(volatile_metrics), size
         self._parents: OrderedDict[int, Parent] = OrderedDict()
 

@@ -10,29 +10,48 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from adrs.executors import Executor
+from adrs.hash_gate import Gate, evaluate_child
 from adrs.hashing import syntactic_hash
 from adrs.mutate import Mutation
-from adrs.stages.calls import CallLog
-from adrs.stages.child import Gate, evaluate_child
-from adrs.stages.duplicates import Child, Duplicates
-from adrs.stages.outage import Outage
+from adrs.run_context import RunContext
+from adrs.search.equivalence import EquivalenceRegistry
+from adrs.stages.bundle import Stages
+from adrs.stages.duplicates import Child
 from adrs.store.records import CandidateRecord, DuplicateKind, HistoryRow, Scored, Status
 
 
+@dataclass(frozen=True)
+class Restored:
+    """What a run's store held for the pipeline when its controller started."""
+
+    done: frozenset[int]  # iterations already recorded
+    equivalence: EquivalenceRegistry | None  # functional hash -> iterations; None: off
+
+
 class Pipeline:
-    def __init__(self, ctx, executor, dups: Duplicates, calls: CallLog, outage: Outage,
-                 schedule, progress):
-        self.ctx, self.executor, self.dups, self.calls = ctx, executor, dups, calls
-        self.outage, self.schedule, self.progress = outage, schedule, progress
-        self.equivalence = None  # the EquivalenceRegistry, set by startup
+    """Each iteration's mutation, hashed, evaluated (unless a duplicate) and recorded,
+    handed on in iteration order whatever order the work finishes in."""
+
+    def __init__(self, ctx: RunContext, executor: Executor, stages: Stages):
+        self.ctx, self.executor = ctx, executor
+        self.dups, self.calls, self.outage = stages.dups, stages.calls, stages.outage
+        self.schedule, self.progress = stages.schedule, stages.progress
+        self.equivalence: EquivalenceRegistry | None = None  # None: no functional hashing
         self.done: set[int] = set()  # iterations recorded (or lost, to be redone)
         self._mutating: deque[tuple[int, Scored, Future]] = deque()
         self._in_flight: dict[int, Child] = {}  # iteration -> child being evaluated
         # hidden from every sandbox; resolved once (per call it cost the loop a syscall
         # per path component, each a chance to lose the GIL to an evaluation thread)
         self._deny = (str(ctx.archive_dir.resolve()),)
+
+    def resume(self, restored: Restored) -> None:
+        """Go on from what the store held: those iterations are done, and functional
+        hashes are answered by the registry rebuilt from them."""
+        self.done.update(restored.done)
+        self.equivalence = restored.equivalence
 
     def push(self, i: int, parent: Scored, future: Future) -> None:
         """Iteration i's mutation is under way."""
@@ -122,6 +141,7 @@ class Pipeline:
                     self._settle(follower, dup_id)
 
     def record(self, rec: CandidateRecord) -> int:
+        """Store one candidate and tell the stages that follow it; returns its id."""
         cid = self.ctx.store.add_candidate(self.ctx.run.id, rec)
         self.dups.remember(rec.iteration, cid, rec.score, rec.metrics, rec.failure)
         model, cost = self.calls.model_and_cost(rec.iteration)

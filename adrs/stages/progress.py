@@ -8,6 +8,8 @@ from adrs.store.records import Status
 
 
 class Progress:
+    """The progress bar: iterations done, the best score, failures so far."""
+
     def __init__(self, name: str, iterations: int, show: bool):
         self.name, self.iterations, self.show = name, iterations, show
         self.best, self.failed = float("-inf"), 0

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import TYPE_CHECKING
 
-from adrs.mutate.base import FailureNote
+from adrs.mutate.base import FailureNote, Mutator
 from adrs.search.state import Event, SearchState
 from adrs.store.records import HistoryRow, Sample, Status
 
+if TYPE_CHECKING:  # the type only: importing it here would load the database layer
+    from adrs.store import Store
+
 
 class Schedule:
-    def __init__(self, store, run_id: int, state: SearchState, mutator, failures: int):
+    """Reveals results to the search in iteration order, once `in_flight` iterations
+    have passed them, and does everything revealing a result entails."""
+
+    def __init__(self, store: Store, run_id: int, state: SearchState, mutator: Mutator,
+                 failures: int):
         self.store, self.run_id, self.state, self.mutator = store, run_id, state, mutator
         self.failures: deque[FailureNote] = deque(maxlen=failures)  # shown in prompts
         self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration

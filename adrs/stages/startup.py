@@ -1,39 +1,51 @@
 """A controller's start: its stages rebuilt from the store (a fresh run has no rows
-yet), then the initial program and the baselines evaluated if they are not stored."""
+yet), then the initial program and the baselines evaluated if they are not stored.
+
+Each function takes what it works on, typed, and returns what it found or made;
+adrs.loop wires the results in. None of them touches the controller.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from adrs.errors import UserError
 from adrs.hashing import syntactic_hash
+from adrs.mutate import Mutator
+from adrs.run_context import RunContext
 from adrs.search.equivalence import EquivalenceRegistry
+from adrs.stages.bundle import Stages
+from adrs.stages.pipeline import Pipeline, Restored
 from adrs.store.records import CandidateRecord, Status
 
+if TYPE_CHECKING:  # the type only: the row class is built with the database layer
+    from adrs.store.plain import CandidateRow
 
-def restore(search) -> None:
-    ctx = search.ctx
+
+def restore(ctx: RunContext, stages: Stages, mutator: Mutator) -> Restored:
+    """Fill the stages in from the store: spending, duplicates, the search state, the
+    progress bar; replies paid for but never used go back to the mutator."""
     usage = ctx.store.model_usage(ctx.run.id).values()
-    search.budget.restore(sum(u["cost"] for u in usage),
+    stages.budget.restore(sum(u["cost"] for u in usage),
                           sum(u["tokens_in"] + u["tokens_out"] for u in usage))
     rows = ctx.store.history(ctx.run.id)
-    search.pipeline.done.update(r.iteration for r in rows)
     replies = ctx.store.unclaimed_replies(ctx.run.id)  # paid for: served, not asked again
     if replies:
-        search.mutator.reuse(replies)
-        search.calls.reuse(replies)
+        mutator.reuse(replies)
+        stages.calls.reuse(replies)
     known: dict[str, list[int]] = {}
     for r in rows:
-        search.progress.note(r)
-        search.dups.restore(r)
+        stages.progress.note(r)
+        stages.dups.restore(r)
         if r.functional_hash:
             known.setdefault(r.functional_hash, []).append(r.iteration)
-    search.schedule.restore(rows, ctx.store.search_events(ctx.run.id))
-    if ctx.config.hashing.functional:
-        search.pipeline.equivalence = EquivalenceRegistry(known)
+    stages.schedule.restore(rows, ctx.store.search_events(ctx.run.id))
+    registry = EquivalenceRegistry(known) if ctx.config.hashing.functional else None
+    return Restored(frozenset(r.iteration for r in rows), registry)
 
 
-def ensure_initial(search) -> None:
+def ensure_initial(ctx: RunContext, pipeline: Pipeline) -> CandidateRow | CandidateRecord:
     """Evaluate the initial program once; refuse to search from one that fails."""
-    ctx, pipeline = search.ctx, search.pipeline
     initial = ctx.store.initial(ctx.run.id)
     if initial is None:
         source = ctx.problem.initial_source
@@ -44,7 +56,7 @@ def ensure_initial(search) -> None:
             error=ev.error, eval_seconds=ev.seconds, mutation="initial program",
             artifacts=ev.artifacts,
             functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
-        search.dups.seen(initial.syntactic_hash, pipeline.record(initial))
+        pipeline.dups.seen(initial.syntactic_hash, pipeline.record(initial))
         if initial.functional_hash and pipeline.equivalence is not None:
             pipeline.equivalence.resolve(0, initial.functional_hash)
     if initial.status != Status.OK:
@@ -54,15 +66,13 @@ def ensure_initial(search) -> None:
         raise UserError(f"the initial program of {problem.name} fails ({initial.failure}: "
                         f"{initial.error}); fix {where} (check it with `adrs eval {named} "
                         f"{where}`), then `adrs resume {ctx.run.name}` evaluates it again")
+    return initial
 
 
-def ensure_baselines(search) -> None:
-    """Score the problem's baseline programs once per run, for comparison."""
-    ctx = search.ctx
+def score_baselines(ctx: RunContext, pipeline: Pipeline) -> dict[str, float | None]:
+    """The problem's baseline programs scored, once per run: {} when the run already
+    has their scores (or the problem has none)."""
     if ctx.run.baselines or not ctx.problem.baselines:
-        return
-    futures = {n: search.pipeline.submit(p.read_text())
-               for n, p in ctx.problem.baselines.items()}
-    scores = {n: f.result()[0].score for n, f in futures.items()}
-    ctx.store.update_run(ctx.run.id, baselines=scores)
-    ctx.run = ctx.store.get_run(ctx.run.name)
+        return {}
+    futures = {n: pipeline.submit(p.read_text()) for n, p in ctx.problem.baselines.items()}
+    return {n: f.result()[0].score for n, f in futures.items()}

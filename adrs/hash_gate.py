@@ -1,6 +1,9 @@
 """The worker side of one evaluation: probe, then evaluate fully unless an earlier
 candidate already behaves the same (the functional-hash gate).
 
+It runs wherever evaluations run (a local pool's thread, a Ray task's caller, the
+controller's side of an `adrs worker` job), not as a stage of the controller.
+
 Every sandboxed evaluation the controller submits is `evaluate_child`, so an
 executor sees one function with one result shape: (Evaluation, the iteration of
 the equivalent earlier candidate or None).
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adrs.config import Limits
 from adrs.evaluation import Evaluation, evaluate
 from adrs.problem import Problem
 from adrs.search.equivalence import EquivalenceRegistry
@@ -26,7 +30,7 @@ class Gate:
     reevaluate_every: int = 0
 
 
-def evaluate_child(problem: Problem, source: str, limits, deny: tuple[str, ...],
+def evaluate_child(problem: Problem, source: str, limits: Limits, deny: tuple[str, ...],
                    gate: Gate | None, probe: bool = True) -> tuple[Evaluation, int | None]:
     """Without a gate the probes run only if `probe` (the functional hash is then
     recorded, nothing is skipped)."""
