@@ -44,6 +44,8 @@ def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - 
 
 @dataclass(frozen=True)
 class Program:
+    """One candidate as a notebook sees it: its program, outcome and feedback."""
+
     id: int
     iteration: int
     parent_id: int | None
@@ -58,6 +60,8 @@ class Program:
 
 
 class RunView:
+    """One run of an archive, read-only: its config, candidates, lineage, costs and plots' data."""
+
     def __init__(self, store: Store, run: RunRow):
         self.store, self.run = store, run
 
@@ -65,17 +69,21 @@ class RunView:
 
     @property
     def name(self) -> str:
+        """The run's name."""
         return self.run.name
 
     @property
     def config(self) -> dict:
+        """The run's stored configuration, as a dict."""
         return self.run.config
 
     @property
     def baselines(self) -> dict:
+        """Baseline name -> score, as the run measured them."""
         return dict(self.run.baselines or {})
 
     def summary(self) -> dict:
+        """The numbers `adrs status` shows, read now (a live run moves on)."""
         from adrs.status import run_status
 
         return run_status(self.store, self.store.get_run(self.run.name))
@@ -91,11 +99,13 @@ class RunView:
         return _table(self.records())
 
     def best(self, n: int = 5) -> list[dict]:
+        """The n best candidates, best first, as candidate records."""
         ids = [c.id for c in self.store.best(self.run.id, n)]
         by_id = {r["id"]: r for r in self.records(ids)}
         return [by_id[i] for i in ids]
 
     def program(self, candidate_id: int) -> Program:
+        """One candidate's program and outcome; UserError if it is not this run's."""
         c = self.store.get_candidate(candidate_id)
         if c is None or c.run_id != self.run.id:
             raise UserError(f"run {self.name} has no candidate {candidate_id}")
@@ -126,6 +136,7 @@ class RunView:
         return chain
 
     def descendants(self, candidate_id: int) -> list[int]:
+        """Every candidate descended from `candidate_id`, breadth first."""
         children = self.store.children(self.run.id)
         out, todo = [], list(children.get(candidate_id, []))
         while todo:
@@ -162,9 +173,11 @@ class RunView:
         return self.store.island_stats(self.run.id)
 
     def models(self) -> dict[str, dict]:
+        """Per model: calls, tokens in and out, cost, improvements."""
         return self.store.model_usage(self.run.id)
 
     def failures(self) -> dict[str, int]:
+        """Failure reason -> count."""
         return self.store.summary(self.run.id)["failures"]
 
     def cost_over_time(self) -> list[dict]:

@@ -28,6 +28,8 @@ PROBE_SHARE = 0.25  # probes costing more than this share of an evaluation defea
 
 @dataclass(frozen=True)
 class Finding:
+    """One line of `adrs check`: a check passed (perhaps with a warning) or failed."""
+
     ok: bool
     check: str
     detail: str

@@ -24,6 +24,8 @@ from adrs.errors import UserError
 
 @dataclass(frozen=True)
 class SearchConfig:
+    """`[search]`: parent selection, islands, migration, resets and MAP-Elites."""
+
     elite_pool: int = 32  # best candidates per island (and in the archive) for selection
     # Parent rule over an island's elites: uniform | power_law | tournament |
     # weighted | softmax (formulas in adrs/search/selection.py)
@@ -54,6 +56,8 @@ class SearchConfig:
 class MutatorConfig:
     # offline: AST edits, no network; llm: an OpenAI-compatible model;
     # replay: serve the LLM responses recorded by run `replay_run` (adrs replay)
+    """`[mutator]`: which mutator proposes children and how (model, prompts, retries)."""
+
     kind: str = "offline"
     max_edits: int = 3  # an offline child gets 1..max_edits edits
     # Chance of crossover with a second parent (offline: one statement; llm: the
@@ -94,6 +98,8 @@ class MutatorConfig:
 
 @dataclass(frozen=True)
 class HashingConfig:
+    """`[hashing]`: syntactic and functional duplicate detection."""
+
     syntactic: bool = True  # never evaluate the same compiled program twice
     functional: bool = True  # stop after the probes when an earlier candidate behaves the same
     # Noisy problems only: every K-th equivalent is evaluated in full anyway and the
@@ -120,6 +126,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A run's whole configuration: top-level settings and one table per concern."""
+
     iterations: int = 200  # children to generate (the initial program is iteration 0)
     seed: int = 0
     workers: int = 0  # concurrent evaluations; 0 means one per CPU core
@@ -136,9 +144,11 @@ class RunConfig:
 
     @property
     def worker_count(self) -> int:
+        """Concurrent evaluations: `workers`, or one per CPU core when it is 0."""
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
 
     def to_dict(self) -> dict:
+        """The configuration as plain data, as a run stores it."""
         return dataclasses.asdict(self)
 
 
@@ -210,6 +220,7 @@ def _forget_models(merged: dict, layer: dict) -> None:
 
 
 def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; UserError naming the file for a missing or malformed one."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

@@ -20,6 +20,8 @@ from adrs.sandbox import Outcome, run_candidate
 
 @dataclass(frozen=True)
 class Evaluation:
+    """One candidate's outcome: status, score and metrics, or a failure with its reason."""
+
     status: str  # ok | failed | equivalent (stopped after the probes)
     score: float | None = None
     metrics: dict = field(default_factory=dict)

@@ -18,17 +18,21 @@ class MarkerError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
+    """A program cut at its evolve-block markers: before, the region, after."""
+
     before: str  # up to and including the START marker line
     region: str
     after: str  # from the END marker line on
 
     def join(self, region: str) -> str:
+        """The program with `region` in place of the evolvable one."""
         if region and not region.endswith("\n"):
             region += "\n"
         return self.before + region + self.after
 
 
 def split(source: str) -> Split:
+    """Cut `source` at its markers (no markers: all of it evolves); MarkerError if malformed."""
     lines = source.splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if START in line]
     ends = [i for i, line in enumerate(lines) if END in line]

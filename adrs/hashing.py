@@ -25,6 +25,8 @@ _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statemen
 
 
 def syntactic_hash(source: str) -> str:
+    """A hash of the compiled program, docstrings and line positions aside: equal for sources
+    that differ only in comments, layout or docstrings."""
     try:
         tree = ast.parse(source)
         _drop_docstrings(tree)

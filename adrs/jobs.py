@@ -28,6 +28,7 @@ POLL = 0.02  # seconds between looks at a job's row
 
 def queue(store: Store, run_id: int, seq: int, source: str, limits: Limits,
           deny: tuple[str, ...], probe: bool) -> int:
+    """Queue one evaluation for `adrs worker`s; returns the job's id."""
     request = {"limits": limits.__dict__, "deny_read": list(deny), "probe": probe}
     return store.queue_job(run_id, seq, source, request)
 
@@ -75,6 +76,7 @@ def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:
 
 
 def finish(store: Store, job_id: int, worker: str, out: Outcome) -> bool:
+    """Store a worker's outcome for its job; False if the job is no longer this worker's."""
     return store.set_job(job_id, worker, status=JobStatus.DONE, outcome=_outcome_json(out))
 
 

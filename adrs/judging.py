@@ -26,6 +26,7 @@ from adrs.errors import UserError
 
 
 def key_path() -> Path:
+    """Where the judging key lives: $XDG_DATA_HOME/adrs/judging.key (default ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
                                                              "share")
     return Path(base) / "adrs" / "judging.key"

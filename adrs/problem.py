@@ -139,6 +139,8 @@ class Problem:
 
 @dataclass(frozen=True)
 class Listing:
+    """A problem adrs can find, before it is loaded: its name, origin and folder."""
+
     name: str
     origin: str
     root: Path
@@ -180,6 +182,7 @@ def bundled_root() -> Path:
 
 
 def list_problems() -> list[Listing]:
+    """Every problem adrs can find: bundled, then installed plugins' entry points."""
     found = [Listing(p.name, "bundled", p) for p in sorted(bundled_root().iterdir())
              if (p / MANIFEST).is_file() or openevolve.is_openevolve_folder(p)]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -216,6 +219,7 @@ def _entry_point_root(ep) -> Path | None:
 
 
 def load_problem(root: Path, origin: str) -> Problem:
+    """The problem in folder `root` (an adrs manifest or an OpenEvolve folder)."""
     root = root.resolve()
     manifest = root / MANIFEST
     if not manifest.is_file() and openevolve.is_openevolve_folder(root):

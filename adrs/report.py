@@ -27,6 +27,7 @@ FIGURES = [("best score over iterations", plots.progress),
 
 
 def write_report(run: RunView, out: Path) -> Path:
+    """Write the run's HTML report (index.html, figures embedded) into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     st = {**run.summary()}
     st["db"] = _shown_db(st["db"])

@@ -21,6 +21,7 @@ DB_FILE = "adrs.db"
 
 def start_run(problem_arg: str, *, name: str | None, db: str | None, archive: Path,
               config_file: Path | None, overrides: dict) -> RunContext:
+    """A new run of a problem: its config resolved, its archive and database made."""
     problem = find_problem(problem_arg)
     cfg = _config(problem, config_file, overrides)
     return _start(problem, cfg, name=name, db=db, archive=archive)

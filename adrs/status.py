@@ -15,6 +15,7 @@ def _structures(store: Store, run: RunRow) -> dict:
 
 
 def run_status(store: Store, run: RunRow) -> dict:
+    """The numbers behind `adrs status` and the end-of-run summary, as plain data."""
     counts = store.summary(run.id)
     initial = store.initial(run.id)
     best = store.best(run.id, 1)
@@ -46,6 +47,7 @@ def run_status(store: Store, run: RunRow) -> dict:
 
 
 def format_status(st: dict) -> str:
+    """`run_status`'s numbers as the lines `adrs status` prints."""
     def num(x):
         return "n/a" if x is None else f"{x:.4f}"
 

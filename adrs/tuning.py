@@ -40,6 +40,7 @@ class Literal:
 
 
 def find_literals(source: str) -> list[Literal]:
+    """The float literals of the program's evolvable region, in order."""
     region = evolve_block.split(source).region
     try:
         tree = ast.parse(region)
@@ -65,6 +66,7 @@ def substitute(source: str, literals: list[Literal], values: list[float]) -> str
 
 
 def suggest(trial, name: str, value: float) -> float:
+    """Optuna's suggestion for a constant: the same sign, within a factor of 10 (log scale)."""
     if value == 0.0:
         return trial.suggest_float(name, -1.0, 1.0)
     magnitude = trial.suggest_float(name, abs(value) / 10, abs(value) * 10, log=True)
@@ -73,6 +75,8 @@ def suggest(trial, name: str, value: float) -> float:
 
 @dataclass(frozen=True)
 class TuneResult:
+    """A tuning's outcome: the best program, its evaluation and constants, the study."""
+
     source: str
     evaluation: Evaluation
     values: list[float]
@@ -159,9 +163,11 @@ class TuningMutator(Mutator):
                                         thread_name_prefix="adrs-tune")
 
     def mutate(self, request, rng) -> Mutation:
+        """As Mutator.mutate."""
         return self.submit(request, rng).result()
 
     def submit(self, request, rng) -> Future:
+        """A tuning of the parent's constants (with tune_probability), else the inner mutator's."""
         if rng.random() < self.cfg.tune_probability and find_literals_safe(request.parent.source):
             seed = int(rng.integers(1 << 31))
             return self._pool.submit(self._tune, request, seed)
@@ -178,20 +184,25 @@ class TuningMutator(Mutator):
                                        f"optuna study {name})")
 
     def observe(self, model: str, gain: float, cost: float) -> None:
+        """Passed on to the inner mutator."""
         self.inner.observe(model, gain, cost)
 
     def reuse(self, replies: dict) -> None:
+        """Passed on to the inner mutator."""
         self.inner.reuse(replies)
 
     def diverged(self) -> list[int]:
+        """The inner mutator's."""
         return self.inner.diverged()
 
     def close(self, cancel: bool = False) -> None:
+        """Stop tuning, then close the inner mutator."""
         self._pool.shutdown(cancel_futures=True)
         self.inner.close(cancel)
 
 
 def find_literals_safe(source: str) -> bool:
+    """The program has float constants to tune (False if its region does not parse)."""
     try:
         return bool(find_literals(source))
     except UserError:

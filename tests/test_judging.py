@@ -320,6 +320,10 @@ def test_a_bin_packing_candidate_sees_no_future_items_and_cannot_report_its_bins
     for problem in (public, public.judged_on(PRIVATE)):
         assert _score(problem, attacker) == _score(problem, honest)
     assert _score(public.judged_on(PRIVATE), honest) != _score(public, honest)  # private data
+    # the seed reached the evaluator's process in the box as data, never this process
+    assert "ADRS_JUDGING_SEED" not in os.environ
+    assert public.judged_on(PRIVATE).evaluator.cases()[0]["environment"] == \
+        {"ADRS_JUDGING_SEED": str(PRIVATE)}
 
 
 FMIN_KNOWN = '''

@@ -160,7 +160,7 @@ def test_a_reply_is_recorded_when_it_arrives_not_when_its_turn_comes(make_ctx, t
     from concurrent.futures import Future
 
     from adrs.mutate import Mutation, Mutator
-    from adrs.mutate.llm import LLMCall
+    from adrs.mutate.llm import ModelCall
 
     release = threading.Event()
 
@@ -170,7 +170,7 @@ def test_a_reply_is_recorded_when_it_arrives_not_when_its_turn_comes(make_ctx, t
 
         def submit(self, request, rng):
             i = request.iteration
-            call = LLMCall("m", f"prompt {i}", "```python\ndef guess(scale):\n    return "
+            call = ModelCall("m", f"prompt {i}", "```python\ndef guess(scale):\n    return "
                            f"{i}.0\n```", 10, 5, iteration=i)
             future = Future()
             done = lambda: future.set_result(Mutation(  # noqa: E731

@@ -12,6 +12,7 @@ __all__ = ["Mutation", "MutationRequest", "Mutator", "OfflineMutator", "Parent",
 
 def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None,
                  store=None) -> Mutator:
+    """The mutator `cfg.kind` names: offline, llm or replay."""
     if cfg.kind == "offline":
         return OfflineMutator(cfg.max_edits, cfg.crossover)
     if cfg.kind == "llm":

@@ -12,6 +12,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Parent:
+    """What a mutation sees of a parent: its source, score, metrics and feedback."""
+
     id: int
     source: str
     score: float | None
@@ -49,7 +51,7 @@ class Mutation:
     other_parent_id: int | None = None
     error: str | None = None
     reason: str = "no_edit"  # why there is no child: recorded as failure "mutation:<reason>"
-    call: Any = None  # the LLM call that produced it (adrs.mutate.llm.LLMCall), if any
+    call: Any = None  # the LLM call that produced it (adrs.mutate.llm.ModelCall), if any
 
 
 class Mutator(ABC):
@@ -76,9 +78,12 @@ class Mutator(ABC):
     threads: int = 8
 
     @abstractmethod
-    def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation: ...
+    def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
+        """A child of `request.parent`, every random choice drawn from `rng`."""
 
     def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future:
+        """The mutation as a Future: made inline, or in the mutator's threads when it
+        waits on I/O."""
         if self.waits_on_io:
             return self._pool().submit(self.mutate, request, rng)
         future: Future = Future()
@@ -97,6 +102,7 @@ class Mutator(ABC):
         return []
 
     def close(self, cancel: bool = False) -> None:
+        """Release the mutator's threads; `cancel` drops queued mutations."""
         pool = self.__dict__.pop("_threads_pool", None)
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=cancel)

@@ -62,6 +62,8 @@ def apply_rewrite(parent_source: str, text: str) -> str:
 
 
 def apply_diff(parent_source: str, blocks: list[tuple[str, str]]) -> str:
+    """Apply SEARCH/REPLACE blocks to the parent's evolvable region; EditError names the
+    block that does not apply."""
     parent = evolve_block.split(parent_source)
     region = parent.region
     for n, (search, replace) in enumerate(blocks, 1):

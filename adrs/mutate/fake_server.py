@@ -70,6 +70,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeOpenAIServer:
+    """An HTTP server on loopback speaking the OpenAI chat-completions protocol, answering
+    with offline edits, with optional latency and injected faults."""
+
     def __init__(self, responder: Responder = offline_responder, latency: float = 0.0,
                  failures: list[tuple[int, dict]] | None = None, fault: str | None = None,
                  fault_every: int = 3, hang_seconds: float = 5.0, host: str = "127.0.0.1",
@@ -90,6 +93,7 @@ class FakeOpenAIServer:
 
     @property
     def url(self) -> str:
+        """The base URL to give an OpenAI client (…/v1)."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
@@ -102,6 +106,7 @@ class FakeOpenAIServer:
         self._httpd.server_close()
 
     def serve_forever(self) -> None:
+        """Serve until the process is stopped (`adrs fake-llm`)."""
         self._httpd.serve_forever()
 
     def _admit(self, body: dict) -> tuple[tuple[int, dict] | None, str | None]:

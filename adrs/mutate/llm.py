@@ -39,7 +39,7 @@ from adrs.mutate.transport import CallFailed, Reply, Transport
 
 
 @dataclass(frozen=True)
-class LLMCall:
+class ModelCall:
     """One request and its reply, as stored in the llm_calls table."""
 
     model: str
@@ -59,6 +59,8 @@ PROBE_POLL = 0.05  # seconds between looks at a half-open model's probe
 
 class LLMMutator(Mutator):
 
+    """Children written by a model behind an OpenAI-compatible endpoint: diff, rewrite and
+    crossover prompts, calls made concurrently on an asyncio loop, every call recorded."""
     def __init__(self, cfg: MutatorConfig, problem_root: Path | None = None,
                  transport: Transport | None = None, breaker: bool = True):
         weights = cfg.models or ({cfg.model: 1.0} if cfg.model else {})
@@ -85,6 +87,7 @@ class LLMMutator(Mutator):
             raise
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
+        """As Mutator.mutate, waiting for the model's reply."""
         return self.submit(request, rng).result()
 
     def submit(self, request: MutationRequest, rng: np.random.Generator) -> Future:
@@ -139,7 +142,7 @@ class LLMMutator(Mutator):
             except CallFailed as exc:
                 self.chooser.call_failed(model, str(exc))
                 tokens_in, tokens_out = exc.usage  # what the server billed for an unusable reply
-                call = LLMCall(model, user, None, tokens_in, tokens_out,
+                call = ModelCall(model, user, None, tokens_in, tokens_out,
                                latency_seconds=time.perf_counter() - start,
                                error=f"{exc.reason}: {exc}", cost=self._cost(model, *exc.usage),
                                iteration=request.iteration)
@@ -148,7 +151,7 @@ class LLMMutator(Mutator):
             finally:
                 self.chooser.call_done(model)  # after the verdict: waiters see it
             latency = time.perf_counter() - start
-        call = LLMCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
+        call = ModelCall(reply.model, user, reply.text, reply.tokens_in, reply.tokens_out, latency,
                        cost=self._cost(reply.model, reply.tokens_in, reply.tokens_out),
                        iteration=request.iteration, usage_estimated=reply.usage_estimated)
         description = f"llm: {reply.model} ({kind})"

@@ -35,6 +35,9 @@ class _Arm:
 
 
 class ModelChooser:
+    """Which model answers each request: ensemble weights, an optional UCB bandit on
+    improvement per dollar, and a circuit breaker per model."""
+
     def __init__(self, weights: dict[str, float], bandit: bool = False,
                  breaker_failures: int = 5, breaker_seconds: float = 60.0,
                  clock: Callable[[], float] = time.monotonic,
@@ -126,6 +129,7 @@ class ModelChooser:
                 a.pending = max(0, a.pending - 1)
 
     def call_succeeded(self, model: str) -> None:
+        """A call to `model` worked: its breaker closes."""
         with self._lock:
             if model in self.arms:
                 self.arms[model].failures_in_a_row = 0

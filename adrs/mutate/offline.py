@@ -33,6 +33,8 @@ _TRIES = 8
 
 
 class OfflineMutator(Mutator):
+    """Children made with no model: AST edits of the evolvable region and crossover."""
+
     waits_on_io = False  # pure CPU: made inline, in the loop's thread
 
     def __init__(self, max_edits: int = 3, crossover: float = 0.15):
@@ -42,6 +44,7 @@ class OfflineMutator(Mutator):
                        _swap_statements, _duplicate_statement, _delete_statement)
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
+        """As Mutator.mutate: 1..max_edits edits (or a crossover) of the parent's region."""
         parts = evolve_block.split(request.parent.source)
         if request.language != "python":
             return _text_mutation(parts, rng, self.max_edits)

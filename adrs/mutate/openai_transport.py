@@ -28,6 +28,8 @@ CHARS_PER_TOKEN = 4  # the usual rule of thumb, for estimates only
 
 
 class OpenAITransport:
+    """One completion at a time from an OpenAI-compatible endpoint, with adrs's retries."""
+
     def __init__(self, cfg: MutatorConfig):
         import openai  # imported here so offline runs never load it
 
@@ -44,6 +46,7 @@ class OpenAITransport:
         self._openai = openai
 
     async def complete(self, model, system, user, seed, iteration) -> Reply:
+        """The model's reply to one prompt, retried on rate limits, 5xx and timeouts."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         for attempt in range(self.cfg.max_retries + 1):
             try:

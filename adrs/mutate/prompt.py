@@ -39,12 +39,16 @@ def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
 
 
 def environment(problem_root: Path | None = None, run_dir: str = "") -> jinja2.Environment:
+    """The jinja2 environment for a run: its templates override the problem's, which
+    override the shared ones."""
     dirs = [Path(run_dir)] if run_dir else []
     dirs += [problem_root / "prompts"] if problem_root else []
     return _environment(tuple(str(d) for d in dirs + [_shared_dir()]))
 
 
 class Prompts:
+    """Renders the system and user prompts of each mutation kind, within a size bound."""
+
     def __init__(self, problem_root: Path | None = None, run_dir: str = "",
                  max_chars: int = 24000, artifact_chars: int = 4000):
         self.env = environment(problem_root, run_dir)

@@ -17,6 +17,8 @@ MARK = "[redacted]"
 
 
 class Redactor:
+    """Cuts secret values (named key variables and secret-looking ones) out of text."""
+
     def __init__(self, env_names: tuple[str, ...] = ()):
         named = {os.environ.get(n) for n in env_names}
         guessed = {v for k, v in os.environ.items() if SECRET_NAME.search(k)}

@@ -29,6 +29,8 @@ def recorded_calls(store: Store, source) -> dict:
 
 
 class ReplayTransport:
+    """Serves the replies a run recorded, by iteration, instead of calling a model."""
+
     def __init__(self, store: Store, run_name: str):
         source = store.get_run(run_name)
         if source is None:
@@ -39,6 +41,7 @@ class ReplayTransport:
         self.diverged: list[int] = []  # iterations whose prompt differs from the recording
 
     async def complete(self, model, system, user, seed, iteration) -> Reply:
+        """The recorded reply of `iteration`; a differing prompt is noted as a divergence."""
         call = self.calls.get(iteration)
         if call is None:
             raise UserError(f"run '{self.run_name}' has no recorded LLM call for iteration "
@@ -56,10 +59,12 @@ class ReplayMutator(LLMMutator):
     """The LLM mutator answered from a recording, noting where prompts diverge."""
 
     def diverged(self) -> list[int]:
+        """Iterations whose prompt differed from the recording."""
         return list(self.transport.diverged)
 
 
 def replay_mutator(cfg: MutatorConfig, store: Store, problem_root=None) -> LLMMutator:
+    """An LLM mutator whose model is run `cfg.replay_run`'s recording."""
     if not cfg.replay_run:
         raise UserError("[mutator] kind = 'replay' needs replay_run, the recorded run to serve")
     transport = ReplayTransport(store, cfg.replay_run)

@@ -12,6 +12,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Reply:
+    """A model's reply: its text, tokens and the model that answered."""
+
     text: str
     tokens_in: int
     tokens_out: int
@@ -33,5 +35,8 @@ class CallFailed(Exception):
 
 
 class Transport(Protocol):
+    """How the LLM mutator reaches a model (the endpoint, or a recording)."""
+
     async def complete(self, model: str, system: str, user: str, seed: int,
-                       iteration: int) -> Reply: ...
+                       iteration: int) -> Reply:
+        """The reply to one prompt; raises CallFailed when none could be had."""

@@ -71,6 +71,7 @@ class Mapped:
 
 
 def read_config(path: Path | None) -> Mapped:
+    """An OpenEvolve config.yaml in adrs's terms (None or no file: the defaults)."""
     if path is None or not path.is_file():
         return Mapped()
     import yaml

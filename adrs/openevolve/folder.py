@@ -37,6 +37,7 @@ class Files:
 
     @classmethod
     def from_spec(cls, spec: str) -> Files:
+        """The files a run stored as `spec`."""
         initial, evaluator, config = json.loads(spec)
         return cls(Path(initial), Path(evaluator), Path(config) if config else None)
 

@@ -43,6 +43,7 @@ class OpenEvolveEvaluator:
         self.noisy = cfg.noisy
 
     def cases(self) -> list[dict]:
+        """One case: the cascade settings (and, judged privately, the environment)."""
         return [self.case]
 
     def private(self, seed: int) -> OpenEvolveEvaluator:
@@ -56,6 +57,7 @@ class OpenEvolveEvaluator:
         return judged
 
     def score(self, outputs: list, seconds: list[float]) -> dict:
+        """The evaluator's metrics, and OpenEvolve's fitness as `score`."""
         out = outputs[0]
         metrics = {k: float(v) for k, v in out["metrics"].items()}
         value = fitness(metrics, self.exclude, tuple(out.get("flags") or ()))

@@ -37,11 +37,13 @@ class Hierarchies:
     throttle: Path | None = None  # a CPU quota (v1: the cpu controller; v2: cpu.max)
 
     def names(self) -> list[str]:
+        """The controllers found: memory, pids, cpu."""
         return [n for n in ("memory", "pids", "cpu") if getattr(self, n) is not None]
 
 
 @functools.lru_cache(maxsize=1)
 def hierarchies() -> Hierarchies:
+    """The cgroup hierarchies adrs may make groups in (v2 preferred), probed once."""
     v2 = _v2_parent()
     if v2 is not None:
         have = set(_read(v2 / "cgroup.subtree_control").split())
@@ -131,6 +133,7 @@ class Group:
         self.limit(memory_mb, max_tasks, cpu_share)
 
     def limit(self, memory_mb: int, max_tasks: int, cpu_share: float = 0.0) -> None:
+        """Set the group's memory, task and CPU caps (nothing written if unchanged)."""
         if self._limits == (memory_mb, max_tasks, cpu_share):
             return  # a reused group: nothing to write
         self._limits = (memory_mb, max_tasks, cpu_share)
@@ -174,10 +177,12 @@ class Group:
 
     @property
     def caps_memory(self) -> bool:
+        """The group caps memory (a memory controller was found)."""
         return "memory" in self.paths
 
     @property
     def caps_tasks(self) -> bool:
+        """The group caps processes and threads (a pids controller was found)."""
         return "pids" in self.paths
 
     def procs_files(self) -> list[str]:
@@ -254,6 +259,7 @@ def _remove(path: Path, v2: bool) -> None:
 
 
 def kill_all(path: Path, v2: bool) -> None:
+    """Kill every process in the cgroup at `path` and wait until it is empty."""
     if v2:
         with contextlib.suppress(OSError):
             (path / "cgroup.kill").write_text("1")

@@ -27,6 +27,9 @@ class Ended(Exception):
 
 
 class Channel:
+    """The parent's three pipes to one child: requests out, framed replies in, and a
+    capped tail of the child's output; every wait is held to `deadline`."""
+
     def __init__(self, req_w: int, rep_r: int, out_r: int, reply_cap: int):
         self.req_w, self.rep_r, self.out_r = req_w, rep_r, out_r
         self.reply_cap = reply_cap
@@ -38,6 +41,7 @@ class Channel:
             os.set_blocking(fd, False)
 
     def close(self) -> None:
+        """Close the parent's ends (once)."""
         for fd in (self.req_w, self.rep_r, self.out_r):
             if fd >= 0:  # -1: closed already (never close a number twice: threads reuse it)
                 os.close(fd)
@@ -59,6 +63,8 @@ class Channel:
         return message
 
     def send(self, data: bytes) -> None:
+        """Write all of `data` before the deadline, draining the child's output meanwhile;
+    Ended if the child is gone."""
         view = memoryview(data)
         while view:
             if not self._pump(writing=view):

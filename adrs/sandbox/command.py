@@ -44,6 +44,7 @@ class Launch:
         self.group = None
 
     def env(self) -> dict:
+        """The child's whole environment: a safe fixed set, its home and caches in scratch."""
         home = self.scratch or mounts.SCRATCH
         return {**SAFE_ENV, "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home,
                 "XDG_CACHE_HOME": os.path.join(home, ".cache")}
@@ -72,9 +73,11 @@ class Launch:
         return {"limits": self.child_limits(), "cwd": self.cwd()}
 
     def cwd(self) -> str:
+        """The child's working directory: its scratch."""
         return self.scratch or mounts.SCRATCH
 
     def child_limits(self) -> dict:
+        """The rlimits the child sets on itself before it reads the candidate."""
         limits = {"cpu_seconds": self.limits.cpu_seconds, "file_mb": self.limits.file_mb}
         # the cgroup caps what is used; address space is only a backstop that makes an
         # absurd allocation fail at once (torch and jax reserve more than they use)

@@ -38,6 +38,8 @@ class SandboxUnavailable(UserError):
 
 @dataclass(frozen=True)
 class Layers:
+    """The sandbox layers this machine builds for one mode."""
+
     mode: str  # bwrap | jail | none: what each evaluation runs under
     bwrap: str | None  # the bubblewrap binary, when mode is bwrap
     cgroups: cgroups.Hierarchies
@@ -45,9 +47,11 @@ class Layers:
 
     @property
     def namespaces(self) -> bool:
+        """Candidates run in namespaces of their own (every mode but none)."""
         return self.mode != "none"
 
     def describe(self) -> str:
+        """One line for humans: namespaces, cgroups, seccomp."""
         ns = {"bwrap": "namespaces by bubblewrap", "jail": "namespaces by adrs (unshare)",
               "none": "NO namespaces (--sandbox none: unsafe)"}[self.mode]
         groups = ", ".join(self.cgroups.names()) or "none"

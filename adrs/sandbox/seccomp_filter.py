@@ -42,6 +42,7 @@ CMP_EQ, CMP_GE, CMP_MASKED_EQ = 4, 5, 7
 
 
 def act_errno(code: int) -> int:
+    """The filter action that fails a call with errno `code`."""
     return 0x00050000 | (code & 0xFFFF)
 
 

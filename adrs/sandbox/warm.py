@@ -83,6 +83,7 @@ class TemplateProcess:
         return lines[-1][:300] if lines else f"it exited with code {self.proc.returncode}"
 
     def start(self, fds: list[int], job: dict) -> Job:
+        """Hand the template one job (its pipes as descriptors); the Job to drive it."""
         self._drain()
         self.jobs += 1
         message = json.dumps({"job": {**job, "id": self.jobs}}).encode()
@@ -150,6 +151,7 @@ class TemplateProcess:
         return json.loads(data)
 
     def close(self) -> None:
+        """End the template and everything it started."""
         self.healthy = False
         self.ctl.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -172,6 +174,7 @@ class Job:
         self.template, self.number, self.status = template, number, None
 
     def kill(self) -> None:
+        """Ask the template to kill this job's candidate (no-op once it has ended)."""
         if self.status is None:
             with contextlib.suppress(OSError):
                 self.template.ctl.send(json.dumps({"kill": self.number}).encode())
@@ -186,6 +189,8 @@ class Job:
         return self.status
 
     def end(self) -> None:
+        """Kill the candidate; no wait: the template starts no other job before this
+        one's processes are gone."""
         self.kill()
 
 
@@ -201,6 +206,8 @@ class Pool:
         self.starter = ThreadPoolExecutor(1, thread_name_prefix="adrs-template")
 
     def take(self, kind: tuple, make: Callable[[], TemplateProcess]) -> TemplateProcess | None:
+        """An idle template of `kind`, or a new one from `make`; None where that kind
+    cannot be warm here (said once)."""
         with self.lock:
             if kind in self.cold:
                 return None
@@ -222,6 +229,7 @@ class Pool:
             return None
 
     def give(self, kind: tuple, template: TemplateProcess) -> None:
+        """Take a template back after an evaluation (a dead one is closed)."""
         if template.alive():
             with self.lock:
                 self.idle.setdefault(kind, []).append(template)
@@ -238,6 +246,7 @@ class Pool:
             template.close()
 
     def count(self) -> int:
+        """Idle templates, over all kinds."""
         with self.lock:
             return sum(len(idle) for idle in self.idle.values())
 

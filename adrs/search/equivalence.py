@@ -16,12 +16,16 @@ import threading
 
 
 class EquivalenceRegistry:
+    """Functional hash -> the iterations that produced it, answered in iteration order so
+    the earliest equivalent is the same whatever finishes first."""
+
     def __init__(self, known: dict[str, list[int]] | None = None):
         self._cond = threading.Condition()
         self._seen: dict[str, list[int]] = {h: sorted(v) for h, v in (known or {}).items()}
         self._pending: set[int] = set()  # submitted, hash not reported yet
 
     def expect(self, iteration: int) -> None:
+        """Iteration `iteration` will report a hash: later ones wait for it."""
         with self._cond:
             self._pending.add(iteration)
 

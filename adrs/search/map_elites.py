@@ -18,11 +18,15 @@ Cell = tuple[int, ...]
 
 @dataclass
 class Grid:
+    """MAP-Elites: the best candidate per cell of a feature grid."""
+
     features: dict[str, list[float]]  # name -> [low, high]
     bins: int
     cells: dict[Cell, Scored] = field(default_factory=dict)
 
     def cell_of(self, metrics: dict, code_length: int) -> Cell | None:
+        """The cell of a candidate with these metrics and code length, or None if a feature is
+    missing or not finite."""
         coords = []
         for name, (low, high) in self.features.items():
             value = code_length if name == "code_length" else metrics.get(name)
@@ -43,6 +47,7 @@ class Grid:
         return True
 
     def rescore(self, candidate_id: int, score: float) -> None:
+        """A candidate's score changed (a noisy problem's running mean)."""
         for cell, s in self.cells.items():
             if s.id == candidate_id:
                 self.cells[cell] = Scored(s.id, s.iteration, score, s.generation)

@@ -15,6 +15,8 @@ from adrs.store.records import Scored
 
 @dataclass
 class Population:
+    """One island's (or the archive's) members and elites, in memory."""
+
     elite_pool: int
     elites: list[Scored] = field(default_factory=list)  # best first
     members: list[Scored] = field(default_factory=list)  # every successful candidate
@@ -32,6 +34,7 @@ class Population:
         return True
 
     def score_of(self, candidate_id: int) -> float | None:
+        """The score of a member, or None if it is not one."""
         at = self._where.get(candidate_id)
         return None if at is None else self.members[at].score
 
@@ -54,4 +57,5 @@ class Population:
 
     @property
     def best(self) -> Scored | None:
+        """The best elite, or None while empty."""
         return self.elites[0] if self.elites else None

@@ -43,10 +43,13 @@ class Event:
 
     @property
     def key(self) -> tuple:
+        """What identifies the event when it is stored."""
         return self.kind, self.iteration, self.island, self.cell
 
 
 class SearchState:
+    """The search's structure: islands, the archive, the grid; changes come back as Events."""
+
     def __init__(self, cfg: SearchConfig):
         self.cfg = cfg
         self.children: dict[int, int] = {}  # shared by every island: a parent is one program
@@ -59,6 +62,7 @@ class SearchState:
         return Population(self.cfg.elite_pool, children=self.children)
 
     def island_for(self, iteration: int) -> int:
+        """The island iteration `iteration` belongs to."""
         return iteration % len(self.islands)
 
     # --- results ---

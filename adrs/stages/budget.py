@@ -24,6 +24,7 @@ class Budget:
 
     @property
     def limited(self) -> bool:
+        """A cost or token limit is set."""
         return bool(self.max_cost or self.max_tokens)
 
     def restore(self, cost: float, tokens: int) -> None:

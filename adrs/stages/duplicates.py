@@ -38,11 +38,13 @@ class Duplicates:
         self._outcomes: dict[int, tuple[float | None, dict | None, str | None]] = {}
 
     def restore(self, row) -> None:
+        """Learn a stored row (on resume)."""
         self.remember(row.iteration, row.id, row.score, row.metrics, row.failure)
         if row.status != Status.DUPLICATE and row.syntactic_hash:
             self._seen.setdefault(row.syntactic_hash, row.id)
 
     def remember(self, iteration: int, cid: int, score, metrics, failure) -> None:
+        """Keep a recorded candidate's outcome, for duplicates to copy."""
         self.ids[iteration] = cid
         self._outcomes[cid] = (score, metrics, failure)
 
@@ -61,6 +63,7 @@ class Duplicates:
         return None
 
     def evaluating(self, child: Child) -> None:
+        """`child` is being evaluated: a later copy of its source waits for it."""
         self._evaluating[child.record.syntactic_hash] = child
 
     def settled(self, child: Child, cid: int) -> None:
@@ -74,6 +77,7 @@ class Duplicates:
 
     @staticmethod
     def syntactic_copy(record: CandidateRecord) -> CandidateRecord:
+        """The record marked as a syntactic duplicate."""
         return replace(record, duplicate_kind=DuplicateKind.SYNTACTIC)
 
     def copy(self, record: CandidateRecord, original_id: int) -> CandidateRecord:

@@ -33,5 +33,6 @@ class Outage:
         return True
 
     def reason(self) -> str:
+        """Why the run stopped, for the user."""
         return (f"the model endpoint {self.url} was unreachable ({self.lost} "
                 "iterations lost, to be redone)")

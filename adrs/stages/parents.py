@@ -25,6 +25,7 @@ class ParentCache:
         return len(self._parents)
 
     def get(self, s: Scored) -> Parent:
+        """What a prompt shows of `s`, read from the store the first time."""
         if s.id not in self._parents:
             source, score, metrics, notes = self.store.parent_fields(s.id)
             # measured times differ run to run: shown, they would make prompts unrepeatable

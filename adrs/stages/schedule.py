@@ -41,9 +41,11 @@ class Schedule:
                                for e in events}
 
     def add(self, row: HistoryRow) -> None:
+        """A recorded result, to be revealed in its turn."""
         heapq.heappush(self._unrevealed, (row.iteration, row))
 
     def reveal(self, upto: int) -> None:
+        """Reveal every result of iterations <= upto, in iteration order."""
         while self._unrevealed and self._unrevealed[0][0] <= upto:
             _, r = heapq.heappop(self._unrevealed)
             if r.status == Status.FAILED:

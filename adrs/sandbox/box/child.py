@@ -50,12 +50,14 @@ def _where(exc: BaseException) -> str:
 
 
 def one_line(exc: BaseException) -> str:
+    """An exception as one short line, with where in the candidate it was raised."""
     text = " ".join(str(exc).split())[:300]
     head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return head + _where(exc)
 
 
 def failure(exc: BaseException) -> dict:
+    """The reply for an exception a case raised."""
     kind = "memory" if isinstance(exc, MemoryError) else \
         "invalid_output" if isinstance(exc, codec.BadOutput) else "exception"
     return {"raise": kind, "type": type(exc).__name__, "error": one_line(exc)}
@@ -95,6 +97,7 @@ def _compile(source: str, filename: str):
 
 
 def setup_reply(setup: dict):
+    """The candidate loaded, and the reply to the setup: ready, or why it failed."""
     try:
         fn = load(setup)
     except SyntaxError as exc:
@@ -109,6 +112,7 @@ def setup_reply(setup: dict):
 
 
 def serve(fn, requests: int, replies: int) -> None:
+    """Answer each case the parent sends until it closes the requests pipe."""
     while (message := codec.recv(requests)) is not None:
         blobs: list[bytes] = []
         try:
@@ -120,6 +124,7 @@ def serve(fn, requests: int, replies: int) -> None:
 
 
 def main() -> None:
+    """The cold child: join the cgroups, enter the jail if asked, lock down, serve."""
     spec = json.loads(sys.argv[1])
     for fd in spec.get("cgroups", ()):  # "0": this process; its descendants follow
         os.write(fd, b"0\n")

@@ -152,6 +152,7 @@ def frame_binary(message: dict, blobs: list[bytes]) -> bytes:
 
 
 def frame(message: dict) -> bytes:
+    """One message as a frame: header, then its JSON text."""
     return frame_raw(json.dumps(message))
 
 

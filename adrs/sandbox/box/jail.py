@@ -50,6 +50,7 @@ def _b(text: str | None) -> bytes | None:
 
 
 def mount(src, dest, fstype, flags, data=None) -> None:
+    """mount(2), raising OSError naming the destination."""
     _check(libc.mount(_b(src), _b(dest), _b(fstype), flags, _b(data)), f"mount {dest}")
 
 
@@ -76,11 +77,13 @@ def bind_read_only(src: str, dest: str, recursive: bool = False) -> None:
 
 
 def tmpfs(dest: str, size: int, mode: int) -> None:
+    """A size-capped tmpfs at `dest`."""
     _mkdirs(dest)
     mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NODEV, f"size={max(size, 4096)},mode={mode:o}")
 
 
 def devices(dest: str, shm: int) -> None:
+    """A minimal /dev at `dest`: the few safe devices, bound from the host, and shm."""
     tmpfs(dest, 1 << 16, 0o755)
     for name in DEVICES:
         _touch(f"{dest}/{name}")
@@ -98,6 +101,7 @@ def proc(dest: str) -> None:
 
 
 def hide(dest: str) -> None:
+    """Cover `dest` with an empty read-only tmpfs (a folder) or /dev/null (a file)."""
     if os.path.isdir(dest):
         mount("tmpfs", dest, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096,mode=000")
     else:
@@ -105,6 +109,7 @@ def hide(dest: str) -> None:
 
 
 def carry_out(ops: list) -> None:
+    """Carry out the mount plan (adrs/sandbox/mounts.py) under the new root."""
     for op, *args in ops:
         if op == "tmpfs":
             tmpfs(NEW + args[0], args[1], args[2])
@@ -124,6 +129,7 @@ def carry_out(ops: list) -> None:
 
 
 def pivot(into: str, old: str | None) -> None:
+    """pivot_root(2) into `into`, the old root put at `old` (or stacked under it)."""
     number = PIVOT_ROOT.get(os.uname().machine)
     if number is None:
         raise OSError(38, f"pivot_root: unknown on {os.uname().machine}")
@@ -135,6 +141,7 @@ def pivot(into: str, old: str | None) -> None:
 
 
 def build_root(ops: list) -> None:
+    """The new root: a tmpfs with the plan's mounts, pivoted onto; the host's root unmounted."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1048576,mode=755")
     for d in (NEW, OLD):
@@ -155,6 +162,7 @@ def map_ids(uid: int, gid: int) -> None:
 
 
 def status_code(status: int) -> int:
+    """A wait status as a shell would report it: 128 + signal, or the exit code."""
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)

@@ -46,11 +46,13 @@ class Spares:
         return spare
 
     def drop(self, spare) -> None:
+        """Forget a spare: close the parent's ends of its pipes."""
         self.all.remove(spare)
         spare[2].close()
         os.close(spare[1])
 
     def kill_all(self) -> None:
+        """SIGKILL every spare (the template is ending)."""
         for pid, *_ in self.all:
             os.kill(pid, signal.SIGKILL)
 

@@ -46,6 +46,9 @@ MESSAGE = 1 << 16
 
 
 class Template:
+    """The warm template inside the box: numpy and `preload` imported once, then each
+    job served by a spare forked ahead of it."""
+
     def __init__(self, spec: dict, child):
         self.child, self.jail = child, child._sibling("jail")
         self.conf = spec["template"]
@@ -60,6 +63,8 @@ class Template:
     # --- the template's loop ------------------------------------------------------
 
     def serve(self) -> None:
+        """Import what every candidate gets, say ready, then serve jobs until the control
+    socket closes."""
         try:
             import numpy.random  # noqa: F401  (what every candidate gets, loaded once)
 
@@ -167,4 +172,5 @@ def _job_id(message: bytes) -> int | None:
 
 
 def serve(spec: dict, child) -> None:
+    """The template's entry point, from box/child.py."""
     Template(spec, child).serve()
