@@ -74,11 +74,16 @@ class Problem:
     initial_path: Path | None = None  # the file initial_source was read from
     language: str = "python"  # the candidates' (another only where the evaluator compiles it)
     spec: str | None = None  # how a run stores where it came from; None: its root folder
-    parts: EvaluatorParts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.parts  # noqa: B018 - the evaluator is checked against the contract now
+
+    @property
+    def parts(self) -> EvaluatorParts:
+        """The evaluator's optional parts with their defaults, checked (microseconds:
+        kept out of the instance's fields, so a Problem copies as its fields say)."""
         where = str(self.initial_path.parent if self.initial_path else self.root)
-        object.__setattr__(self, "parts", parts_of(self.evaluator, where))
+        return parts_of(self.evaluator, where)
 
     @cached_property
     def cases_json(self) -> tuple[str, ...]:

@@ -92,11 +92,11 @@ def run_candidate(source: str, entrypoint: str, cases: tuple[str, ...], limits: 
     retried = False
     try:
         outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
-    except warm.TemplateProcessDied:  # not the candidate's doing: once more, in a new template
+    except warm.TemplateDied:  # not the candidate's doing: once more, in a new template
         retried = True
         try:
             outcome = _attempt(layers, limits, view, setup, cases, probes, gate)
-        except warm.TemplateProcessDied as exc:
+        except warm.TemplateDied as exc:
             outcome = Outcome(False, failure="sandbox_error",
                               error=f"its warm sandbox template died twice ({exc})")
     return replace(outcome, wall_seconds=time.perf_counter() - start, retried=retried)
