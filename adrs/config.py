@@ -60,6 +60,9 @@ class MutatorConfig:
 
     kind: str = "offline"
     max_edits: int = 3  # an offline child gets 1..max_edits edits
+    # offline: where inserted and replacing code comes from besides the program itself:
+    # both | baselines (the problem's) | archive (the parent's relatives) | none
+    donors: str = "both"
     # Chance of crossover with a second parent (offline: one statement; llm: the
     # crossover prompt). llm: of the rest, `diff` asks for SEARCH/REPLACE edits and
     # the remainder for a full rewrite of the evolvable region.
@@ -134,6 +137,9 @@ class RunConfig:
     # local: a pool of sandboxes here; workers: `adrs worker RUN --db URL` processes,
     # on this or other machines, evaluate through the run's database; ray: Ray tasks
     executor: str = "local"
+    # initial: generation 0 is the initial program; baselines: the problem's baselines
+    # too, as candidates every island starts from (adrs run --start-from baselines)
+    start_from: str = "initial"
     ray_address: str = ""  # ray: a cluster's address; empty starts a local Ray
     max_cost: float = 0.0  # stop cleanly once LLM calls cost this many USD; 0 = no limit
     max_tokens: int = 0  # stop cleanly once LLM calls used this many tokens; 0 = no limit
@@ -277,6 +283,8 @@ _CHOICES = {
     "search.selection": ("uniform", "power_law", "tournament", "weighted", "softmax"),
     "search.topology": ("ring", "all"),
     "executor": ("local", "workers", "ray"),
+    "start_from": ("initial", "baselines"),
+    "mutator.donors": ("both", "baselines", "archive", "none"),
     "sandbox.mode": ("auto", "bwrap", "jail", "none"),  # adrs/sandbox/confine.py
 }
 

@@ -34,7 +34,8 @@ class Search:
         self.ctx, self.cfg = ctx, ctx.config
         cfg = ctx.config
         self.mutator = _instance_of(
-            mutator or make_mutator(cfg.mutator, ctx.problem.root, ctx.store), Mutator,
+            mutator or make_mutator(cfg.mutator, ctx.problem.root, ctx.store,
+                                    ctx.problem.baseline_sources()), Mutator,
             "a mutator: subclass adrs.mutate.Mutator (it needs only mutate())")
         self.mutator.threads = max(1, cfg.mutator.concurrency)
         if cfg.mutator.tune_probability > 0:
@@ -82,8 +83,10 @@ class Search:
         """The stages filled in from the store; the initial program and baselines scored."""
         self.pipeline.resume(startup.restore(self.ctx, self.stages, self.mutator))
         startup.ensure_initial(self.ctx, self.pipeline)
-        baselines = startup.score_baselines(self.ctx, self.pipeline)
-        if baselines:
+        seeded = self.cfg.start_from == "baselines"
+        baselines = (startup.seed_baselines if seeded else startup.score_baselines)(
+            self.ctx, self.pipeline)
+        if baselines and not self.ctx.run.baselines:
             self.ctx.update_run(baselines=baselines)
 
     def _step(self, i: int) -> None:

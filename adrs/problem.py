@@ -108,6 +108,10 @@ class Problem:
         the evaluation at once, naming it)."""
         return self.parts.preload
 
+    def baseline_sources(self) -> tuple[str, ...]:
+        """The baselines' programs, by name (donors for the offline mutator)."""
+        return tuple(self.baselines[n].read_text() for n in sorted(self.baselines))
+
     @property
     def share(self) -> tuple[str, ...]:
         """Folders bound read-only into the sandbox: the problem's own."""

@@ -19,11 +19,12 @@ def run_status(store: Store, run: RunRow) -> dict:
     counts = store.summary(run.id)
     initial = store.initial(run.id)
     best = store.best(run.id, 1)
+    rows = store.history(run.id)
     return {
         "run": run.name,
         "problem": run.problem,
         "status": run.status,
-        "iterations": max(0, counts["candidates"] - (initial is not None)),
+        "iterations": sum(r.iteration > 0 for r in rows),  # 0 and below: generation 0
         "target_iterations": run.iterations,
         "candidates": counts["candidates"],
         "by_status": counts["by_status"],
@@ -41,6 +42,7 @@ def run_status(store: Store, run: RunRow) -> dict:
         "eval_seconds_saved": counts["eval_seconds_saved"],
         "models": store.model_usage(run.id),
         "structures": _structures(store, run),
+        "edits": edit_table(rows),
         "seed": run.seed,
         "db": store.url,
     }
@@ -83,6 +85,11 @@ def format_status(st: dict) -> str:
         lines.append(f"search     {len(sx['island_best'])} islands (best "
                      + ", ".join(num(v) for v in sx["island_best"].values())
                      + f"), {sx['migrations']} migrations, {sx['resets']} resets{grid}")
+    paid = [e for e in st.get("edits", []) if e["children"]]
+    if paid:
+        lines.append("edits      " + ", ".join(
+            f"{e['edit']} {e['improved']}/{e['children']} improved" for e in paid[:8])
+            + (f", {len(paid) - 8} more kinds" if len(paid) > 8 else ""))
     for model, u in sorted(st["models"].items()):
         lines.append(f"model      {model}: {u['calls']} calls ({u['failed_calls']} failed), "
                      f"{u['ok_children']} scored children "
@@ -95,3 +102,22 @@ def format_status(st: dict) -> str:
         lines.append(f"llm cost   ${sum(u['cost'] for u in st['models'].values()):.4f} in total")
     lines.append(f"database   {st['db']}")
     return "\n".join(lines)
+
+
+def edit_table(rows) -> list[dict]:
+    """Per offline edit kind: the children it made, how many were valid, duplicates,
+    and how many beat their parent; the kinds that paid most first."""
+    from adrs.mutate.offline import edit_kinds
+
+    score = {r.id: r.score for r in rows if r.status == "ok"}
+    table: dict[str, dict] = {}
+    for r in rows:
+        for kind in dict.fromkeys(edit_kinds(r.mutation)):
+            t = table.setdefault(kind, {"edit": kind, "children": 0, "ok": 0, "duplicate": 0,
+                                        "improved": 0})
+            t["children"] += 1
+            t["ok"] += r.status == "ok"
+            t["duplicate"] += r.status == "duplicate"
+            parent = score.get(r.parent_id)
+            t["improved"] += r.status == "ok" and parent is not None and r.score > parent
+    return sorted(table.values(), key=lambda t: (-t["improved"], -t["ok"], t["edit"]))

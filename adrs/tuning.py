@@ -187,6 +187,10 @@ class TuningMutator(Mutator):
         """Passed on to the inner mutator."""
         self.inner.observe(model, gain, cost)
 
+    def credit(self, description: str | None, gain: float, status: str) -> None:
+        """Passed on to the inner mutator."""
+        self.inner.credit(description, gain, status)
+
     def reuse(self, replies: dict) -> None:
         """Passed on to the inner mutator."""
         self.inner.reuse(replies)

@@ -36,6 +36,9 @@ def register(sub) -> None:
                      "evaluate through the --db database; ray: Ray tasks")
     run.add_argument("--ray-address", help="a Ray cluster's address (default: a local Ray)")
     run.add_argument("--name", help="run name (default: PROBLEM-DATE-TIME)")
+    run.add_argument("--start-from", choices=["initial", "baselines"],
+                     help="generation 0: the initial program (default), or the problem's "
+                     "baselines beside it")
     _search_args(run)
     run.set_defaults(func=cmd_run)
 
@@ -67,7 +70,8 @@ def cmd_run(args) -> int:
 
     overrides = {k: v for k, v in (("iterations", args.iterations), ("seed", args.seed),
                                    ("workers", args.workers), ("executor", args.executor),
-                                   ("ray_address", args.ray_address))
+                                   ("ray_address", args.ray_address),
+                                   ("start_from", args.start_from))
                  if v is not None}
     overrides.update(sandbox_flags(args))  # recorded in the run's config
     overrides.update(budgets(args))

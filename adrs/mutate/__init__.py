@@ -11,10 +11,11 @@ __all__ = ["Mutation", "MutationRequest", "Mutator", "OfflineMutator", "Parent",
 
 
 def make_mutator(cfg: MutatorConfig, problem_root: Path | None = None,
-                 store=None) -> Mutator:
-    """The mutator `cfg.kind` names: offline, llm or replay."""
+                 store=None, baselines: tuple[str, ...] = ()) -> Mutator:
+    """The mutator `cfg.kind` names: offline, llm or replay. `baselines` (the problem's
+    baseline programs' sources) are donors for the offline mutator's edits."""
     if cfg.kind == "offline":
-        return OfflineMutator(cfg.max_edits, cfg.crossover)
+        return OfflineMutator(cfg.max_edits, cfg.crossover, cfg.donors, baselines)
     if cfg.kind == "llm":
         from adrs.mutate.llm import LLMMutator
 

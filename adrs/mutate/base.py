@@ -93,6 +93,10 @@ class Mutator(ABC):
     def observe(self, model: str, gain: float, cost: float) -> None:  # noqa: B027
         """Nothing to learn by default (an optional part of the contract)."""
 
+    def credit(self, description: str | None, gain: float, status: str) -> None:  # noqa: B027
+        """A revealed child of this run (any mutator's): its stored description, its
+        gain over its parent, its status. Nothing to learn by default."""
+
     def reuse(self, replies: dict) -> None:  # noqa: B027
         """Nothing to reuse by default (only model calls are paid for)."""
 

@@ -1,10 +1,17 @@
-"""Offline mutator: AST-level edits of the evolvable region, no network.
+"""Offline mutator: a genetic-programming search over Python programs, no network.
 
-Edits: perturb a numeric constant (occasionally flipping its sign), swap a
-comparison or arithmetic operator, swap a paired function (argmin/argmax,
-min/max, ...), swap/duplicate/delete a statement, and crossover, which copies
-one statement from a second parent into the same position of the first.
-Every choice comes from the caller's seeded generator, so a run is
+A child is 1..max_edits edits of the parent's evolvable region, or (with
+probability `crossover`, when the request has a second parent) a crossover
+with it followed by edits. The edit kinds (adrs.mutate.ast_edits,
+adrs.mutate.ast_crossover): point edits of constants, comparisons, operators
+and paired calls; inserting, deleting, duplicating, swapping statements;
+wrapping one in a condition; replacing a subexpression by another of its kind;
+changing a loop's bounds or direction; inlining or extracting a helper;
+subtree, statement and function crossover. Fragments come from the program,
+its relatives and the problem's baselines (`[mutator] donors`). Which kind is
+tried next is learnt (adrs.mutate.edit_bandit) from the children already
+revealed. Every child compiles and reads no name the program leaves unbound;
+every random choice comes from the caller's seeded generator, so a run is
 reproducible. Source in another language gets adrs.mutate.offline_text's edits.
 """
 
@@ -13,110 +20,132 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import math
 
 import numpy as np
 
 from adrs import evolve_block
-from adrs.mutate import offline_text
+from adrs.mutate import ast_crossover as cross
+from adrs.mutate import ast_edits as edits
+from adrs.mutate import donors, offline_text
 from adrs.mutate.base import Mutation, MutationRequest, Mutator
+from adrs.mutate.edit_bandit import EditBandit
 
-_COMPARE_SWAPS = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
-                  ast.GtE: [ast.Gt, ast.LtE], ast.Eq: [ast.NotEq], ast.NotEq: [ast.Eq]}
-_BINOP_SWAPS = {ast.Add: [ast.Sub, ast.Mult], ast.Sub: [ast.Add], ast.Mult: [ast.Div, ast.Add],
-                ast.Div: [ast.Mult, ast.FloorDiv], ast.FloorDiv: [ast.Div],
-                ast.Pow: [ast.Mult]}
-_PAIRED_NAMES = {"argmin": "argmax", "argmax": "argmin", "min": "max", "max": "min",
-                 "minimum": "maximum", "maximum": "minimum", "floor": "ceil", "ceil": "floor",
-                 "nanargmin": "nanargmax", "nanargmax": "nanargmin"}
-_TRIES = 8
+EDITS = {"constant": edits.constant, "compare": edits.compare, "operator": edits.operator,
+         "call": edits.call, "swap": edits.swap, "duplicate": edits.duplicate,
+         "delete": edits.delete, "insert": edits.insert, "wrap": edits.wrap,
+         "replace": edits.replace, "loop": edits.loop, "inline": cross.inline,
+         "extract": cross.extract}
+CROSSOVERS = ("crossover_subtree", "crossover_statement", "crossover_function")
+KINDS = tuple(EDITS) + CROSSOVERS
+# Kinds after which the child is compiled: statements from another place may not fit
+_COMPILE_AFTER = frozenset({"crossover_statement", "crossover_function"})
+# Kinds after which the names are checked: the others bind what they read by
+# construction (point edits and moves keep the names; fragments from elsewhere are
+# chosen among those whose names are all bound here)
+_CHECK_AFTER = frozenset({"delete", "crossover_statement", "crossover_function"})
+_TRIES = 6  # fresh starts from the parent when a child would not compile or bind names
+_BUILTINS = frozenset(dir(builtins))
 
 
 class OfflineMutator(Mutator):
-    """Children made with no model: AST edits of the evolvable region and crossover."""
+    """Children made with no model: AST edits and crossover, learnt edit choice."""
 
     waits_on_io = False  # pure CPU: made inline, in the loop's thread
 
-    def __init__(self, max_edits: int = 3, crossover: float = 0.15):
+    def __init__(self, max_edits: int = 3, crossover: float = 0.15, donors: str = "both",
+                 baselines: tuple[str, ...] = ()):
         self.max_edits = max(1, max_edits)
         self.crossover = crossover
-        self._edits = (_perturb_constant, _swap_compare, _swap_binop, _swap_paired_call,
-                       _swap_statements, _duplicate_statement, _delete_statement)
+        self.donors, self.baselines = donors, tuple(baselines)
+        self.bandit = EditBandit(KINDS)
 
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:
-        """As Mutator.mutate: 1..max_edits edits (or a crossover) of the parent's region."""
+        """As Mutator.mutate: a crossover and/or 1..max_edits edits of the parent's region."""
         parts = evolve_block.split(request.parent.source)
         if request.language != "python":
             return _text_mutation(parts, rng, self.max_edits)
         try:
-            tree = ast.parse(parts.region)
+            before = _canonical_text(parts.region)
         except SyntaxError as exc:
             return Mutation(None, "offline", error=f"parent region does not parse: {exc.msg}",
                             reason="parse_error")
-        before = _canonical_text(parts.region)
-        done, other_id = [], None
+        outside = _outside_names(parts.before + parts.after)
+        relatives = tuple(p.source for p in request.inspirations)
+        lib = donors.library(request.parent.source, relatives, self.baselines, self.donors)
+        available = _bound(parts.region) | (outside or frozenset()) | _BUILTINS
+        ctx = edits.Context(rng, lib, available)
+        for _ in range(_TRIES):
+            child = self._attempt(parts, request, ctx, outside, before)
+            if child is not None:
+                return child
+        return Mutation(None, "offline", error="no applicable edit changed the program")
+
+    def _attempt(self, parts, request, ctx: edits.Context, outside, before) -> Mutation | None:
+        """One try from a fresh parse of the parent: the child, or None to try again."""
+        rng, tree = ctx.rng, ast.parse(parts.region)
+        sites = edits.Sites.of(tree)  # kept through the edits: a stale site changes nothing
+        notes, kinds, other_id = [], [], None
         if request.inspirations and rng.random() < self.crossover:
             other = request.inspirations[int(rng.integers(len(request.inspirations)))]
-            if note := _crossover(tree, other.source, rng):
-                done.append(note)
+            kind = self.bandit.choose(rng, CROSSOVERS)
+            if note := _crossover(kind, tree, sites, other.source, ctx):
+                notes.append(note)
+                kinds.append(kind)
                 other_id = other.id
-        wanted = len(done) + min(int(rng.geometric(0.5)), self.max_edits)
-        outside = _outside_names(parts.before + parts.after)
-        # a tree that already reads an unbound name keeps every edit from being kept
-        blocked = outside is not None and (bool(_undefined_names(tree, outside)) if done
-                                           else _reads_unbound(parts.region, outside))
-        for _ in range(_TRIES * wanted):
-            if len(done) >= wanted:
+        wanted = len(notes) + min(int(rng.geometric(0.5)), self.max_edits)
+        for _ in range(3 * wanted):
+            if len(notes) >= wanted:
                 break
-            edit = self._edits[int(rng.integers(len(self._edits)))]
-            checked = outside is not None and (blocked or edit not in _KEEPS_NAMES)
-            backup = _clone(tree) if checked else None
-            if note := edit(tree, rng):
-                if checked and _undefined_names(tree, outside):
-                    # a certain NameError: not worth an evaluation
-                    tree = backup
-                    continue
-                done.append(note)
-                blocked = False
+            kind = self.bandit.choose(rng, tuple(EDITS))
+            if note := EDITS[kind](tree, sites, ctx):
+                notes.append(note)
+                kinds.append(kind)
+        if not notes:
+            return None
+        checked = outside is not None and not _CHECK_AFTER.isdisjoint(kinds)
+        if checked and _undefined_names(tree, outside):
+            return None  # a certain NameError: not worth an evaluation
         after = ast.unparse(tree)
-        if not done or after == before:
-            return Mutation(None, "offline", error="no applicable edit changed the program")
-        return Mutation(parts.join(after), "offline: " + "; ".join(done), other_id)
+        if after == before or (_COMPILE_AFTER & set(kinds) and not _compiles(after)):
+            return None
+        return Mutation(parts.join(after), "offline: " + "; ".join(notes), other_id)
+
+    def credit(self, description: str | None, gain: float, status: str) -> None:
+        """A revealed child: the kinds of edit that made it learn what it did."""
+        kinds = edit_kinds(description)
+        if kinds:
+            self.bandit.credit(kinds, gain, status == "ok", status == "duplicate")
 
 
-@functools.lru_cache(maxsize=256)
-def _canonical_text(region: str) -> str:
-    """The region as ast.unparse writes it (parents recur: cached by their text)."""
-    return ast.unparse(ast.parse(region))
+def edit_kinds(description: str | None) -> list[str]:
+    """The edit kinds an offline child's stored description names, in order."""
+    if not description or not description.startswith("offline: "):
+        return []
+    notes = description[len("offline: "):].split("; ")
+    return [n.split(" ", 1)[0] for n in notes if n.split(" ", 1)[0] in KINDS]
 
 
-@functools.lru_cache(maxsize=256)
-def _reads_unbound(region: str, outside: frozenset[str]) -> bool:
-    """Whether the parent region itself reads a name nothing binds (cached by its text)."""
-    return bool(_undefined_names(ast.parse(region), outside))
-
-
-@functools.lru_cache(maxsize=256)
-def _outside_names(code: str) -> frozenset[str] | None:
-    """Names bound outside the evolvable region, or None if that code does not parse
-    alone (a region nested in a block: the name check is skipped)."""
+def _crossover(kind: str, tree: ast.Module, sites: edits.Sites, other_source: str,
+               ctx) -> str | None:
     try:
-        return frozenset(_defined_names(ast.parse(code)))
-    except SyntaxError:
+        other_region = evolve_block.split(other_source).region
+        other_tree = ast.parse(other_region)
+    except (SyntaxError, evolve_block.MarkerError, ValueError):
         return None
+    if kind == "crossover_statement":
+        return cross.statement(tree, sites, ctx, other_tree)
+    fragments = donors.fragments_of(other_source)
+    if kind == "crossover_function":
+        return cross.function(tree, sites, ctx, fragments)
+    return cross.subtree(tree, sites, ctx, fragments)
 
 
-def _clone(node):
-    """A deep copy of an AST, the same as copy.deepcopy's but several times faster (a
-    copy is taken for every tried edit): nodes and lists are copied, the rest (names,
-    constants, positions) are immutable and shared."""
-    if isinstance(node, ast.AST):
-        new = node.__class__.__new__(node.__class__)
-        new.__dict__.update({k: _clone(v) for k, v in node.__dict__.items()})
-        return new
-    if isinstance(node, list):
-        return [_clone(v) for v in node]
-    return node
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<candidate>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _text_mutation(parts: evolve_block.Split, rng, max_edits: int) -> Mutation:
@@ -126,14 +155,30 @@ def _text_mutation(parts: evolve_block.Split, rng, max_edits: int) -> Mutation:
     return Mutation(parts.join(region), "offline: " + "; ".join(done))
 
 
-def _defined_names(tree: ast.AST) -> set[str]:
-    """Every name bound anywhere in the tree: assignments, arguments, imports, defs."""
-    return _names(tree)[0]
+@functools.lru_cache(maxsize=256)
+def _canonical_text(region: str) -> str:
+    """The region as ast.unparse writes it (parents recur: cached by their text)."""
+    return ast.unparse(ast.parse(region))
+
+
+@functools.lru_cache(maxsize=256)
+def _bound(region: str) -> frozenset[str]:
+    """Names the region binds (cached by its text)."""
+    return frozenset(_names(ast.parse(region))[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _outside_names(code: str) -> frozenset[str] | None:
+    """Names bound outside the evolvable region, or None if that code does not parse
+    alone (a region nested in a block: the name check is skipped)."""
+    try:
+        return frozenset(_names(ast.parse(code))[0])
+    except SyntaxError:
+        return None
 
 
 def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
-    """The names the tree binds and those it reads, in one walk (this runs for every
-    tried edit)."""
+    """The names the tree binds and those it reads, in one walk."""
     bound, read = set(), set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Name):
@@ -148,146 +193,7 @@ def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
     return bound, read
 
 
-_BUILTINS = frozenset(dir(builtins))
-
-
-def _undefined_names(region: ast.AST, outside: set[str]) -> set[str]:
+def _undefined_names(region: ast.AST, outside: frozenset[str]) -> set[str]:
     """Names the region reads that nothing in the program binds and are not builtins."""
     bound, read = _names(region)
     return read - bound - outside - _BUILTINS
-
-
-# --- edits: each changes `tree` in place and returns a note, or None if it cannot apply ---
-
-
-def _pick(nodes: list, rng: np.random.Generator):
-    return nodes[int(rng.integers(len(nodes)))] if nodes else None
-
-
-def _perturb_constant(tree: ast.AST, rng) -> str | None:
-    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Constant)
-             and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
-    floats = [n for n in nodes if isinstance(n.value, float)]
-    node = _pick(floats if floats and rng.random() < 0.8 else nodes, rng)
-    if node is None:
-        return None
-    old = node.value
-    if isinstance(old, float):
-        new = old * math.exp(rng.normal(0.0, 0.5)) if old else float(rng.normal(0.0, 1.0))
-        if rng.random() < 0.15:
-            new = -new
-        new = float(f"{new:.4g}")
-    else:
-        new = old + int(rng.choice([-2, -1, 1, 2])) * max(1, abs(old) // 4)
-    if new == old:
-        return None
-    node.value = new
-    return f"constant {old!r} -> {new!r} (line {node.lineno})"
-
-
-def _swap_compare(tree: ast.AST, rng) -> str | None:
-    sites = [(n, i) for n in ast.walk(tree) if isinstance(n, ast.Compare)
-             for i, op in enumerate(n.ops) if type(op) in _COMPARE_SWAPS]
-    site = _pick(sites, rng)
-    if site is None:
-        return None
-    node, i = site
-    new = _pick(_COMPARE_SWAPS[type(node.ops[i])], rng)
-    old, node.ops[i] = type(node.ops[i]).__name__, new()
-    return f"compare {old} -> {new.__name__} (line {node.lineno})"
-
-
-def _swap_binop(tree: ast.AST, rng) -> str | None:
-    nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.BinOp, ast.AugAssign))
-             and type(n.op) in _BINOP_SWAPS]
-    node = _pick(nodes, rng)
-    if node is None:
-        return None
-    new = _pick(_BINOP_SWAPS[type(node.op)], rng)
-    old, node.op = type(node.op).__name__, new()
-    return f"operator {old} -> {new.__name__} (line {node.lineno})"
-
-
-def _swap_paired_call(tree: ast.AST, rng) -> str | None:
-    def name_of(func):
-        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-
-    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-             and name_of(n.func) in _PAIRED_NAMES]
-    node = _pick(nodes, rng)
-    if node is None:
-        return None
-    old = name_of(node.func)
-    setattr(node.func, "attr" if isinstance(node.func, ast.Attribute) else "id",
-            _PAIRED_NAMES[old])
-    return f"call {old} -> {_PAIRED_NAMES[old]} (line {node.lineno})"
-
-
-def _blocks(tree: ast.AST) -> list[list[ast.stmt]]:
-    """Every statement list in the tree, function bodies and loop bodies included."""
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                out.append(block)
-    return out
-
-
-def _swap_statements(tree: ast.AST, rng) -> str | None:
-    block = _pick([b for b in _blocks(tree) if len(b) >= 2], rng)
-    if block is None:
-        return None
-    i = int(rng.integers(len(block) - 1))
-    block[i], block[i + 1] = block[i + 1], block[i]
-    return f"swap statements at lines {block[i + 1].lineno} and {block[i].lineno}"
-
-
-def _statement_sites(tree: ast.AST, min_len: int) -> list[tuple[list, int]]:
-    """(block, index) of every statement that may be copied or removed."""
-    return [(b, i) for b in _blocks(tree) if len(b) >= min_len for i, st in enumerate(b)
-            if not isinstance(st, (ast.Return, ast.FunctionDef))]
-
-
-def _duplicate_statement(tree: ast.AST, rng) -> str | None:
-    site = _pick(_statement_sites(tree, 1), rng)
-    if site is None:
-        return None
-    block, i = site
-    block.insert(i, _clone(block[i]))
-    return f"duplicate statement at line {block[i].lineno}"
-
-
-def _delete_statement(tree: ast.AST, rng) -> str | None:
-    site = _pick(_statement_sites(tree, 2), rng)
-    if site is None:
-        return None
-    block, i = site
-    return f"delete statement at line {block.pop(i).lineno}"
-
-
-# Edits that leave the sets of names a tree binds and reads as they were (they change
-# constants or operators, or move or copy statements already there): they cannot add
-# an undefined name, so they need no backup and no check.
-_KEEPS_NAMES = frozenset({_perturb_constant, _swap_compare, _swap_binop, _swap_statements,
-                          _duplicate_statement})
-
-
-def _crossover(tree: ast.AST, other_source: str, rng) -> str | None:
-    """Copy one statement of the other program into the same position of this one."""
-    try:
-        other = ast.parse(evolve_block.split(other_source).region)
-    except (SyntaxError, evolve_block.MarkerError):
-        return None
-    ours, theirs = _blocks(tree), _blocks(other)
-    pairs = [(a, b) for a, b in zip(ours, theirs, strict=False)]
-    if not pairs:
-        return None
-    a, b = pairs[int(rng.integers(len(pairs)))]
-    i = int(rng.integers(min(len(a), len(b))))
-    if ast.dump(a[i]) == ast.dump(b[i]):
-        return None
-    a[i] = _clone(b[i])
-    return f"crossover statement at line {a[i].lineno}"

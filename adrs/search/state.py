@@ -72,13 +72,14 @@ class SearchState:
         events = []
         if row.status == "ok":
             s = Scored(row.id, row.iteration, row.score, row.generation)
-            homes = range(len(self.islands)) if row.iteration == 0 else [row.island]
+            # generation 0 (the initial program, seeded baselines) starts every island
+            homes = range(len(self.islands)) if row.iteration <= 0 else [row.island]
             for k in homes:
                 self.islands[k % len(self.islands)].add(s)
             self.archive.add(s)
             events += self._place(s, row)
             if s.score > self.best:
-                self.best, self.last_improvement = s.score, row.iteration
+                self.best, self.last_improvement = s.score, max(row.iteration, 0)
         if row.parent_id is not None:
             self.children[row.parent_id] = self.children.get(row.parent_id, 0) + 1
         return events + self._migrate(row.iteration) + self._reset(row.iteration)
@@ -100,7 +101,7 @@ class SearchState:
 
     def _migrate(self, iteration: int) -> list[Event]:
         n, every = len(self.islands), self.cfg.migration_interval
-        if n < 2 or not every or iteration == 0 or iteration % every:
+        if n < 2 or not every or iteration <= 0 or iteration % every:
             return []
         outgoing = [list(pop.elites[: self.cfg.migrants]) for pop in self.islands]
         events = []

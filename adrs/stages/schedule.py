@@ -53,9 +53,10 @@ class Schedule:
             self._fold(r)
             events = [e for e in self.state.reveal(r) if e.key not in self._stored_events]
             self.store.add_search_events(self.run_id, events)  # none again on resume
+            parent = self.state.archive.score_of(r.parent_id)  # every visible success
+            gain = r.score - parent if r.status == Status.OK and parent is not None else 0.0
+            self.mutator.credit(r.mutation, gain, r.status)
             if r.model:
-                parent = self.state.archive.score_of(r.parent_id)  # every visible success
-                gain = r.score - parent if r.status == Status.OK and parent is not None else 0.0
                 self.mutator.observe(r.model, gain, r.cost)
 
     def settle(self) -> None:

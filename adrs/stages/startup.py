@@ -69,6 +69,30 @@ def ensure_initial(ctx: RunContext, pipeline: Pipeline) -> CandidateRow | Candid
     return initial
 
 
+def seed_baselines(ctx: RunContext, pipeline: Pipeline) -> dict[str, float | None]:
+    """`start_from = "baselines"`: each baseline recorded as a candidate of generation
+    0 beside the initial program (iterations -1, -2, ... in name order), which every
+    island starts from. Returns the scores of those recorded now (the run's baselines)."""
+    names = sorted(ctx.problem.baselines)
+    todo = {-(k + 1): n for k, n in enumerate(names) if -(k + 1) not in pipeline.done}
+    sources = {i: ctx.problem.baselines[n].read_text() for i, n in todo.items()}
+    futures = {i: pipeline.submit(sources[i]) for i in sorted(todo)}
+    scores = {}
+    for i in sorted(todo):
+        ev, _ = futures[i].result()
+        record = CandidateRecord(
+            iteration=i, source=sources[i], syntactic_hash=syntactic_hash(sources[i]),
+            status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
+            error=ev.error, eval_seconds=ev.seconds, mutation=f"baseline {todo[i]}",
+            artifacts=ev.artifacts, functional_hash=ev.functional_hash,
+            probe_seconds=ev.probe_seconds)
+        pipeline.dups.seen(record.syntactic_hash, pipeline.record(record))
+        if record.functional_hash and pipeline.equivalence is not None:
+            pipeline.equivalence.resolve(i, record.functional_hash)
+        scores[todo[i]] = ev.score
+    return scores
+
+
 def score_baselines(ctx: RunContext, pipeline: Pipeline) -> dict[str, float | None]:
     """The problem's baseline programs scored, once per run: {} when the run already
     has their scores (or the problem has none)."""
