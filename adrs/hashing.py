@@ -45,7 +45,8 @@ def _drop_docstrings(tree: ast.Module) -> None:
         node = stack.pop()
         body = getattr(node, "body", None)
         if isinstance(node, _DOCUMENTED) and body and _is_docstring(body[0]):
-            node.body = body[1:] or [ast.Pass()]
+            # a body that was only a docstring keeps a pass, placed where it stood
+            node.body = body[1:] or [ast.copy_location(ast.Pass(), body[0])]
         for name in _BLOCKS:
             block = getattr(node, name, None)
             if isinstance(block, list):

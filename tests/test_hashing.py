@@ -63,3 +63,8 @@ def test_source_that_parses_but_does_not_compile_hashes_by_its_text():
     bad = "return 1\n"  # outside a function: a SyntaxError only when compiled
     assert syntactic_hash(bad) == syntactic_hash(bad + "\n\n")
     assert syntactic_hash(bad) != syntactic_hash("return 2\n")
+
+
+def test_a_function_that_is_only_a_docstring_hashes_like_a_pass():
+    only_doc = 'def f(x):\n    """Nothing yet."""\n'
+    assert syntactic_hash(only_doc) == syntactic_hash("def f(x):\n    pass\n")
