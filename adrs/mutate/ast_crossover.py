@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import itertools
 
-from adrs.mutate.ast_edits import Context, Sites, copy, line, pick
+from adrs.mutate.ast_edits import Context, Sites, copy, line, pick, put
 from adrs.mutate.donors import Fragments, kind_of
 
 
@@ -25,10 +25,7 @@ def subtree(tree, sites: Sites, ctx: Context, other: Fragments) -> str | None:
     if donor is None or ast.dump(donor) == ast.dump(node):
         return None
     new = copy(donor)
-    if index is None:
-        setattr(parent, name, new)
-    else:
-        getattr(parent, name)[index] = new
+    put(parent, name, index, new)
     return f"crossover_subtree ({kind}) at line {line(node)}"
 
 
@@ -97,10 +94,7 @@ def inline(tree, sites: Sites, ctx: Context) -> str | None:
     f, expr = helpers[node.func.id]
     values = {a.arg: v for a, v in zip(f.args.args, node.args, strict=True)}
     new = _Substitute(values).visit(copy(expr))
-    if index is None:
-        setattr(parent, name, new)
-    else:
-        getattr(parent, name)[index] = new
+    put(parent, name, index, new)
     return f"inline {f.name} at line {line(node)}"
 
 
@@ -136,10 +130,7 @@ def extract(tree, sites: Sites, ctx: Context) -> str | None:
         made.type_params = []
     tree.body.insert(at, ast.fix_missing_locations(ast.copy_location(made, f)))
     new = ast.Call(ast.Name(helper, ast.Load()), [ast.Name(p, ast.Load()) for p in params], [])
-    if index is None:
-        setattr(parent, name, new)
-    else:
-        getattr(parent, name)[index] = new
+    put(parent, name, index, new)
     return f"extract {helper} from {f.name}"
 
 

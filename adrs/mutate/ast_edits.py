@@ -140,7 +140,8 @@ def line(node: ast.AST) -> int | str:
     return getattr(node, "lineno", "?")
 
 
-def _put(parent: ast.AST, name: str, index: int | None, new: ast.AST) -> None:
+def put(parent: ast.AST, name: str, index: int | None, new: ast.AST) -> None:
+    """Set `parent`'s field `name` (item `index` of it, for a list field) to `new`."""
     if index is None:
         setattr(parent, name, new)
     else:
@@ -296,7 +297,7 @@ def replace(tree, sites: Sites, ctx: Context) -> str | None:
         pick(own, ctx.rng)
     if donor is None or ast.dump(donor) == ast.dump(node):
         return None
-    _put(parent, name, index, copy(donor))
+    put(parent, name, index, copy(donor))
     return f"replace {kind} at line {line(node)}"
 
 
