@@ -193,19 +193,23 @@ def environment_layer(environ: Mapping[str, str] | None = None) -> dict:
 def resolve(*layers: dict, flags: dict | None = None, where: str = "config") -> RunConfig:
     """A RunConfig for this process: `layers` (lowest first), then the environment's
     layer, then command-line `flags`; the environment's errors name the variable."""
-    env = environment_layer()
-    build(env, where=ENVIRONMENT)
-    return build(*layers, env, flags or {}, where=where)
+    return build(*layers, _checked_environment(), flags or {}, where=where)
 
 
 def sandbox_settings_here(flags: dict | None = None) -> dict:
     """The [sandbox] keys this process itself sets (environment, then flags), validated:
     an `adrs worker` applies them over the limits each job carries from its controller,
     since the machine that evaluates is the one that knows its own confinement."""
-    env = environment_layer()
-    build(env, where=ENVIRONMENT)
+    env = _checked_environment()
     build(flags or {}, where="command-line flags")
     return {**env.get("sandbox", {}), **(flags or {}).get("sandbox", {})}
+
+
+def _checked_environment() -> dict:
+    """The environment's layer, validated alone so its errors name the variables."""
+    env = environment_layer()
+    build(env, where=ENVIRONMENT)
+    return env
 
 
 def judging_key_hex() -> str | None:
