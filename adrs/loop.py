@@ -12,6 +12,7 @@ same sequence.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -22,6 +23,7 @@ from adrs.mutate import MutationRequest, Mutator, make_mutator
 from adrs.run_context import RunContext
 from adrs.stages import startup
 from adrs.stages.bundle import Stages
+from adrs.stages.duplicates import Again
 from adrs.stages.pipeline import Pipeline
 from adrs.store.records import RunStatus
 
@@ -103,7 +105,11 @@ class Search:
         future = self.mutator.submit(request, rng)  # choices now, in order; the wait its own
         calls = self.stages.calls
         future.add_done_callback(lambda f, i=i: f.exception() or calls.stored(i, f.result()))
-        self.pipeline.push(i, parent, future)
+        again = None
+        if self.mutator.repeat_retries and not self.mutator.waits_on_io:
+            again = Again(functools.partial(self.mutator.mutate, request, rng),
+                          self.mutator.repeat_retries)
+        self.pipeline.push(i, parent, future, again)
 
     def _stopping(self, i: int) -> bool:
         """True (with a reason) if starting iteration i would overrun a budget, or the

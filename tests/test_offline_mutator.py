@@ -3,6 +3,7 @@ programs, crossover mixes both parents, donors reach the child, the edit bandit
 learns from credit, and the same seed gives the same children."""
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +208,63 @@ def test_the_mutator_credits_its_bandit_from_revealed_children():
     table = {r["edit"]: r for r in m.bandit.table()}
     assert table["wrap"]["improved"] == 30 and table["swap"]["improved"] == 0
     assert table["wrap"]["mean_reward"] > table["swap"]["mean_reward"]
+
+
+DONOR = '''import heapq
+import math as m
+
+SCALE, UNUSED = 3.0, 1
+
+
+def _norm(v):
+    return v / SCALE
+
+
+def helper(a, b):
+    return a + b
+
+
+def policy(x):
+    def inner(k):
+        return heapq.nsmallest(1, [k, m.pi])[0]
+    return _norm(inner(float(x[0])))
+'''
+
+
+def test_transplant_brings_the_donors_function_with_what_it_needs():
+    lib = donors.library(SRC, (), (DONOR,), "both")
+    note, out = _first(cross.transplant, lambda o: "heapq" in o, lib=lib)
+    assert note.startswith("transplant policy and helper, with 4 supporting"), note
+    assert "UNUSED" in out and "SCALE" in out  # the whole assignment moves
+    assert out.index("import heapq") < out.index("def policy")
+    assert "return a + b" in out  # companion: the donor's helper replaced ours
+    child = evolve_block.split(SRC).join(out)
+    assert _sound(child)
+    namespace = {}
+    exec(compile(child, "<child>", "exec"), namespace)  # test data, not a candidate
+    assert namespace["policy"](np.array([5.0])) == pytest.approx(math.pi / 3.0)
+    # a donor whose function reads a name bound nowhere is never transplanted
+    broken = DONOR.replace("_norm(inner", "_missing(inner")
+    lib = donors.library(SRC, (), (broken,), "both")
+    for seed in range(30):
+        note, out = _apply(cross.transplant, seed, lib=lib)
+        assert "_missing" not in out
+
+
+def test_a_child_that_repeats_a_known_source_is_made_again(tmp_path, monkeypatch):
+    from adrs.loop import Search
+    from adrs.runs import start_run
+
+    def duplicates(retries):
+        monkeypatch.setattr(OfflineMutator, "repeat_retries", retries)
+        ctx = start_run("txn_scheduling", name=f"r{retries}", db=None,
+                        archive=tmp_path / f"a{retries}", config_file=None,
+                        overrides={"iterations": 60, "seed": 1, "workers": 1})
+        Search(ctx, progress=False).run()
+        rows = [r for r in ctx.store.history(ctx.run.id) if r.iteration > 0]
+        return ctx.store.summary(ctx.run.id)["duplicates"].get("syntactic", 0), len(rows)
+
+    without, n = duplicates(0)
+    with_retries, m_ = duplicates(4)
+    assert n == m_ == 60
+    assert without >= 5 and with_retries <= without // 2, (without, with_retries)

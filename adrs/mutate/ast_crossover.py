@@ -58,6 +58,30 @@ def function(tree, sites: Sites, ctx: Context, other: Fragments) -> str | None:
     return f"crossover_function {donor.name}"
 
 
+def transplant(tree, sites: Sites, ctx: Context) -> str | None:
+    """Take a donor's whole top-level function in place of ours of that name, with its
+    companions (our other functions the donor also defines) and the imports,
+    constants and helpers of the donor they need that this program lacks."""
+    ours = {st.name: i for i, st in enumerate(tree.body) if isinstance(st, ast.FunctionDef)}
+    fits = [(w, moved, need) for name in sorted(set(ours) & set(ctx.donors.whole))
+            for w in ctx.donors.whole[name]
+            if ast.dump(w.func) != ast.dump(tree.body[ours[name]])
+            and (need := w.needs(ctx.available, (moved := w.companions(set(ours))).values()))
+            is not None]
+    chosen = pick(fits, ctx.rng)
+    if chosen is None:
+        return None
+    donor, moved, need = chosen
+    for other, f in moved.items():
+        tree.body[ours[other]] = copy(f)
+    name = donor.func.name
+    at = ours[name]
+    tree.body[at:at + 1] = [copy(st) for st in need] + [copy(donor.func)]
+    also = f" and {', '.join(sorted(moved))}" if moved else ""
+    extra = f", with {len(need)} supporting statement(s)" if need else ""
+    return f"transplant {name}{also}{extra}"
+
+
 # --- helpers: inline one, or extract one ---------------------------------------------
 
 

@@ -64,6 +64,10 @@ class Mutator(ABC):
       in the mutator's own pool of `threads` threads. A mutator may override it (the
       LLM mutator draws every random choice at once, in iteration order, and waits
       on its event loop), so waits overlap without making the run depend on timing;
+    - `repeat_retries`: how many times a child whose source repeats an earlier
+      candidate's is made again (by `mutate`, with the same generator, so the run
+      stays reproducible) before it is recorded as a duplicate. 0 by default: a
+      retry is only worth it where a child costs next to nothing (offline);
     - `observe(model, gain, cost)`: a revealed child of a model's call (bandits);
     - `reuse(replies)`: calls a killed controller paid for but never used, by
       iteration (llm_calls rows), to serve instead of asking again;
@@ -76,6 +80,7 @@ class Mutator(ABC):
 
     waits_on_io: bool = True
     threads: int = 8
+    repeat_retries: int = 0
 
     @abstractmethod
     def mutate(self, request: MutationRequest, rng: np.random.Generator) -> Mutation:

@@ -36,20 +36,63 @@ def kind_of(node: ast.AST) -> str | None:
 @dataclass
 class Fragments:
     """Fragments by kind, each with the names it reads: `value` and `test`
-    expressions, `stmt` simple statements, `func` function definitions by name."""
+    expressions, `stmt` simple statements, `func` function definitions by name, and
+    `whole`: the top-level functions of each source, each with what it leans on."""
 
     value: list[tuple[ast.expr, frozenset[str]]] = field(default_factory=list)
     test: list[tuple[ast.expr, frozenset[str]]] = field(default_factory=list)
     stmt: list[tuple[ast.stmt, frozenset[str]]] = field(default_factory=list)
     func: dict[str, list[ast.FunctionDef]] = field(default_factory=dict)
+    whole: dict[str, list[Whole]] = field(default_factory=dict)
 
     def add(self, other: Fragments) -> Fragments:
         """These fragments and `other`'s (a new library; neither changes)."""
-        funcs = {k: list(v) for k, v in self.func.items()}
-        for name, defs in other.func.items():
-            funcs.setdefault(name, []).extend(defs)
         return Fragments(self.value + other.value, self.test + other.test,
-                         self.stmt + other.stmt, funcs)
+                         self.stmt + other.stmt, _joined(self.func, other.func),
+                         _joined(self.whole, other.whole))
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A top-level function of a donor with the module-level statements of that donor
+    (imports, constants, helpers) that bind each name, so that it can move whole."""
+
+    func: ast.FunctionDef
+    support: tuple[tuple[str, int, ast.stmt], ...]  # (name bound, position, statement)
+
+    def companions(self, names: set[str]) -> dict[str, ast.FunctionDef]:
+        """The donor's other top-level functions among `names` (they move together:
+        an optimizer's init and update agree on the state)."""
+        return {name: st for name, _, st in self.support if isinstance(st, ast.FunctionDef)
+                and name in names and name != self.func.name}
+
+    def needs(self, available: frozenset[str], moved=()) -> list[ast.stmt] | None:
+        """The supporting statements, in the donor's order, that bind what the function
+        (and the `moved` companions) read beyond `available`; None if a name read is
+        bound nowhere."""
+        by_name = {name: (at, st) for name, at, st in self.support}
+        moved = tuple(moved)
+        moving = {self.func.name, *(f.name for f in moved)}
+        wanted, taken = {}, set(moving)
+        todo = set().union(*(free_names(f) for f in (self.func, *moved))) - available
+        while todo:
+            name = todo.pop()
+            if name in taken:
+                continue
+            if name not in by_name:
+                return None
+            taken.add(name)
+            at, st = by_name[name]
+            wanted[at] = st
+            todo |= set(free_names(st)) - available - taken
+        return [wanted[at] for at in sorted(wanted)]
+
+
+def _joined(a: dict[str, list], b: dict[str, list]) -> dict[str, list]:
+    out = {k: list(v) for k, v in a.items()}
+    for name, items in b.items():
+        out.setdefault(name, []).extend(items)
+    return out
 
 
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.For, ast.While)
@@ -74,7 +117,24 @@ def fragments_of(source: str) -> Fragments:
             found.stmt.append((node, free_names(node)))
         if isinstance(node, ast.FunctionDef):
             found.func.setdefault(node.name, []).append(node)
+    support = tuple((name, at, st) for at, st in enumerate(tree.body)
+                    for name in _binds(st))
+    for st in tree.body:
+        if isinstance(st, ast.FunctionDef):
+            found.whole.setdefault(st.name, []).append(Whole(st, support))
     return found
+
+
+def _binds(st: ast.stmt) -> list[str]:
+    """The names a module-level statement binds (imports, definitions, assignments)."""
+    if isinstance(st, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in st.names if a.name != "*"]
+    if isinstance(st, (ast.FunctionDef, ast.ClassDef)):
+        return [st.name]
+    if isinstance(st, (ast.Assign, ast.AnnAssign)):
+        targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return []
 
 
 def free_names(node: ast.AST) -> frozenset[str]:
@@ -83,8 +143,13 @@ def free_names(node: ast.AST) -> frozenset[str]:
             and isinstance(n.ctx, ast.Load)}
     bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
              and not isinstance(n.ctx, ast.Load)}
-    bound |= {a.arg for n in ast.walk(node) if isinstance(n, ast.arguments)
-              for a in n.posonlyargs + n.args + n.kwonlyargs}
+    for n in ast.walk(node):
+        if isinstance(n, ast.arguments):
+            bound |= {a.arg for a in n.posonlyargs + n.args + n.kwonlyargs
+                      + [n.vararg, n.kwarg] if a}
+        elif isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)) \
+                and n is not node:  # nested definitions and imports bind their names
+            bound |= set(_binds(n))
     return frozenset(read - bound)
 
 

@@ -7,7 +7,8 @@ adrs.mutate.ast_crossover): point edits of constants, comparisons, operators
 and paired calls; inserting, deleting, duplicating, swapping statements;
 wrapping one in a condition; replacing a subexpression by another of its kind;
 changing a loop's bounds or direction; inlining or extracting a helper;
-subtree, statement and function crossover. Fragments come from the program,
+subtree, statement and function crossover; transplanting a donor's whole
+function with what it needs. Fragments come from the program,
 its relatives and the problem's baselines (`[mutator] donors`). Which kind is
 tried next is learnt (adrs.mutate.edit_bandit) from the children already
 revealed. Every child compiles and reads no name the program leaves unbound;
@@ -34,15 +35,16 @@ EDITS = {"constant": edits.constant, "compare": edits.compare, "operator": edits
          "call": edits.call, "swap": edits.swap, "duplicate": edits.duplicate,
          "delete": edits.delete, "insert": edits.insert, "wrap": edits.wrap,
          "replace": edits.replace, "loop": edits.loop, "inline": cross.inline,
-         "extract": cross.extract}
+         "extract": cross.extract, "transplant": cross.transplant}
 CROSSOVERS = ("crossover_subtree", "crossover_statement", "crossover_function")
 KINDS = tuple(EDITS) + CROSSOVERS
 # Kinds after which the child is compiled: statements from another place may not fit
-_COMPILE_AFTER = frozenset({"crossover_statement", "crossover_function"})
+_COMPILE_AFTER = frozenset({"crossover_statement", "crossover_function", "transplant"})
 # Kinds after which the names are checked: the others bind what they read by
 # construction (point edits and moves keep the names; fragments from elsewhere are
 # chosen among those whose names are all bound here)
-_CHECK_AFTER = frozenset({"delete", "crossover_statement", "crossover_function"})
+_CHECK_AFTER = frozenset({"delete", "crossover_statement", "crossover_function",
+                          "transplant"})
 _TRIES = 6  # fresh starts from the parent when a child would not compile or bind names
 _BUILTINS = frozenset(dir(builtins))
 
@@ -51,6 +53,7 @@ class OfflineMutator(Mutator):
     """Children made with no model: AST edits and crossover, learnt edit choice."""
 
     waits_on_io = False  # pure CPU: made inline, in the loop's thread
+    repeat_retries = 4  # a repeated source costs an iteration; another child, a millisecond
 
     def __init__(self, max_edits: int = 3, crossover: float = 0.15, donors: str = "both",
                  baselines: tuple[str, ...] = ()):

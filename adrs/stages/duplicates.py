@@ -7,10 +7,21 @@ their original's outcome from memory, never by re-reading its row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
+from adrs.hashing import syntactic_hash
+from adrs.mutate.base import Mutation
 from adrs.store.records import CandidateRecord, DuplicateKind, Sample, Status
+
+
+@dataclass(frozen=True)
+class Again:
+    """Makes iteration i's child again (a cheap mutator: `Mutator.repeat_retries`)."""
+
+    make: Callable[[], Mutation]
+    tries: int
 
 
 @dataclass
@@ -47,6 +58,27 @@ class Duplicates:
         """Keep a recorded candidate's outcome, for duplicates to copy."""
         self.ids[iteration] = cid
         self._outcomes[cid] = (score, metrics, failure)
+
+    def fresh(self, mutation: Mutation, again: Again | None) -> tuple[Mutation, str | None]:
+        """The mutation, or where it repeats an earlier source, another one (up to
+        `again.tries`; the last repeat is kept if none is new), with its source's
+        syntactic hash where one was computed."""
+        if again is None or mutation.source is None:
+            return mutation, None
+        h = syntactic_hash(mutation.source)
+        for _ in range(again.tries):
+            if not self.repeats(h):
+                break
+            retry = again.make()
+            if retry.source is None:
+                break
+            mutation, h = retry, syntactic_hash(retry.source)
+        return mutation, h
+
+    def repeats(self, syntactic_hash: str) -> bool:
+        """True if a candidate stored or in flight has this source (no side effect)."""
+        return self.syntactic and (syntactic_hash in self._seen
+                                   or syntactic_hash in self._evaluating)
 
     def place(self, record: CandidateRecord) -> int | Child | None:
         """Where a new source goes: the id of the stored candidate it repeats, the

@@ -19,7 +19,7 @@ from adrs.mutate import Mutation
 from adrs.run_context import RunContext
 from adrs.search.equivalence import EquivalenceRegistry
 from adrs.stages.bundle import Stages
-from adrs.stages.duplicates import Child
+from adrs.stages.duplicates import Again, Child
 from adrs.store.records import CandidateRecord, DuplicateKind, HistoryRow, Scored, Status
 
 
@@ -41,7 +41,7 @@ class Pipeline:
         self.schedule, self.progress = stages.schedule, stages.progress
         self.equivalence: EquivalenceRegistry | None = None  # None: no functional hashing
         self.done: set[int] = set()  # iterations recorded (or lost, to be redone)
-        self._mutating: deque[tuple[int, Scored, Future]] = deque()
+        self._mutating: deque[tuple[int, Scored, Future, Again | None]] = deque()
         self._in_flight: dict[int, Child] = {}  # iteration -> child being evaluated
         # hidden from every sandbox; resolved once (per call it cost the loop a syscall
         # per path component, each a chance to lose the GIL to an evaluation thread)
@@ -53,9 +53,9 @@ class Pipeline:
         self.done.update(restored.done)
         self.equivalence = restored.equivalence
 
-    def push(self, i: int, parent: Scored, future: Future) -> None:
-        """Iteration i's mutation is under way."""
-        self._mutating.append((i, parent, future))
+    def push(self, i: int, parent: Scored, future: Future, again: Again | None = None) -> None:
+        """Iteration i's mutation is under way (`again` remakes it if it repeats a source)."""
+        self._mutating.append((i, parent, future, again))
         self._advance(block_until=-1)
 
     def submit(self, source: str, gate: Gate | None = None, probe: bool = True) -> Future:
@@ -75,14 +75,16 @@ class Pipeline:
     def _advance(self, block_until: int) -> None:
         """Hand finished mutations on in iteration order; wait for those <= block_until."""
         while self._mutating:
-            i, parent, future = self._mutating[0]
+            i, parent, future, again = self._mutating[0]
             if i > block_until and not future.done():
                 return
             self._mutating.popleft()
-            self._mutated(i, parent, future.result())
+            self._mutated(i, parent, future.result(), again)
 
-    def _mutated(self, i: int, parent: Scored, mutation: Mutation) -> None:
+    def _mutated(self, i: int, parent: Scored, mutation: Mutation,
+                 again: Again | None = None) -> None:
         """Record a failed mutation or a known source; submit a new one for evaluation."""
+        mutation, source_hash = self.dups.fresh(mutation, again)
         if self.outage.lost_to_it(mutation):
             self.done.add(i)
             return
@@ -96,7 +98,7 @@ class Pipeline:
                                 error=mutation.error))
             return
         record = replace(base, source=mutation.source,
-                         syntactic_hash=syntactic_hash(mutation.source))
+                         syntactic_hash=source_hash or syntactic_hash(mutation.source))
         known = self.dups.place(record)
         if isinstance(known, int):
             self.record(self.dups.copy(self.dups.syntactic_copy(record), known))
