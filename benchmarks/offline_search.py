@@ -26,13 +26,14 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from common import machine, save
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
+SLOW = {"function_minimization", "online_bin_packing", "optimizer_discovery"}  # ~0.5 s/eval
 KEY = "01" * 32  # the suite's fixed judging key: private data, the same everywhere
 
 
@@ -59,7 +60,8 @@ def one_run(problem: str, mode: str, seed: int, iterations: int, label: str) -> 
                         config_file=None, overrides=overrides)
         start = time.monotonic()
         Search(ctx, progress=False).run()
-        rows = [r for r in ctx.store.history(ctx.run.id) if r.iteration > 0]
+        every = ctx.store.history(ctx.run.id)
+        rows = [r for r in every if r.iteration > 0]
         kinds = {"syntactic": 0, "functional": 0}
         summary = ctx.store.summary(ctx.run.id)
         best = ctx.store.best(ctx.run.id, 1)
@@ -67,7 +69,9 @@ def one_run(problem: str, mode: str, seed: int, iterations: int, label: str) -> 
         baselines = {k: v for k, v in (ctx.store.get_run("b").baselines or {}).items()
                      if v is not None}
         return {"problem": problem, "mode": mode, "seed": seed, "label": label,
-                "iterations": len(rows), "seconds": time.monotonic() - start,
+                "iterations": len(rows), "iterations_planned": iterations,
+                "transplant_in_best_line": bool(best) and _transplanted(every, best[0].id),
+                "seconds": time.monotonic() - start,
                 "initial": ctx.store.initial(ctx.run.id).score,
                 "best": best[0].score if best else None,
                 "best_baseline": max(baselines.values()) if baselines else None,
@@ -79,6 +83,50 @@ def one_run(problem: str, mode: str, seed: int, iterations: int, label: str) -> 
         shutil.rmtree(home, ignore_errors=True)
 
 
+def _transplanted(rows, best_id: int) -> bool:
+    """Whether a transplant of a donor's function is among the edits that led to the
+    best (how much of a win from the initial program came from a baseline)."""
+    by_id = {r.id: r for r in rows}
+    at = by_id.get(best_id)
+    while at is not None:
+        if "transplant" in (at.mutation or ""):
+            return True
+        at = by_id.get(at.parent_id)
+    return False
+
+
+def _jobs(problems, modes, args) -> list[tuple]:
+    """Every (problem, mode, seed) to run, quick problems first; a problem without
+    baselines runs `initial` only (from the baselines it would be the same run)."""
+    quick = sorted(problems, key=lambda p: (p in SLOW, p))
+    return [(pr, m, s, args.iterations, args.label) for pr in quick for m in modes
+            for s in range(args.seeds) if m == "initial" or _has_baselines(pr)]
+
+
+def _has_baselines(problem: str) -> bool:
+    return any((ROOT / "problems" / problem / "baselines").glob("*.py"))
+
+
+def run_all(jobs: list[tuple], raw: Path, workers: int, resume: bool) -> list[dict]:
+    """The runs, the .json rewritten after each one ends (an interrupted benchmark
+    goes on with --resume)."""
+    key = ("problem", "mode", "seed", "label")
+    done = json.loads(raw.read_text()) if resume and raw.is_file() else []
+    done = [r for r in done if r.get("iterations_planned") == jobs[0][3]] if jobs else done
+    have = {tuple(r[k] for k in key) for r in done}
+    todo = [j for j in jobs if (j[0], j[1], j[2], j[4]) not in have]
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(one_run, *j) for j in todo]
+        for f in as_completed(futures):
+            done.append(f.result())
+            raw.write_text(json.dumps(done, indent=2) + "\n")
+            r = done[-1]
+            print(f"{r['problem']} {r['mode']} seed {r['seed']}: best {r['best']} "
+                  f"({r['seconds']:.0f} s)", flush=True)
+    return done
+
+
 def _median(xs):
     xs = sorted(x for x in xs if x is not None)
     return xs[len(xs) // 2] if xs else None
@@ -87,8 +135,8 @@ def _median(xs):
 def table(results: list[dict], before: list[dict]) -> tuple[list[str], dict]:
     """The markdown report: per problem and mode, best vs the best baseline."""
     lines = ["| problem | mode | best baseline | best found (median of seeds) | vs baseline "
-             "| beats it in | valid | syntactic dup | functional dup | before: valid / "
-             "syn dup / fun dup |", "|---" * 10 + "|"]
+             "| beats it in | vs initial | transplant in best's line | valid | syntactic dup "
+             "| functional dup | before: valid / syn dup / fun dup |", "|---" * 12 + "|"]
     wins = {"initial": 0, "baselines": 0}
     for problem in sorted({r["problem"] for r in results}):
         for mode in ("initial", "baselines"):
@@ -100,14 +148,16 @@ def table(results: list[dict], before: list[dict]) -> tuple[list[str], dict]:
                         for r in runs)
             wins[mode] += base is not None and beats > len(runs) / 2
             gap = "n/a" if base is None or best is None else f"{best - base:+.4f}"
+            gain = "n/a" if best is None else f"{best - runs[0]['initial']:+.4f}"
+            moved = sum(r.get("transplant_in_best_line", False) for r in runs)
             prev = [r for r in before if r["problem"] == problem]
             was = (f"{_mean(prev, 'valid'):.0%} / {_mean(prev, 'syntactic_dup'):.0%} / "
                    f"{_mean(prev, 'functional_dup'):.0%}") if prev and mode == "initial" else ""
             lines.append(
                 f"| {problem} | {mode} | {_num(base)} ({runs[0]['best_baseline_name']}) | "
-                f"{_num(best)} | {gap} | {beats}/{len(runs)} | {_mean(runs, 'valid'):.0%} | "
-                f"{_mean(runs, 'syntactic_dup'):.0%} | {_mean(runs, 'functional_dup'):.0%} | "
-                f"{was} |")
+                f"{_num(best)} | {gap} | {beats}/{len(runs)} | {gain} | {moved}/{len(runs)} | "
+                f"{_mean(runs, 'valid'):.0%} | {_mean(runs, 'syntactic_dup'):.0%} | "
+                f"{_mean(runs, 'functional_dup'):.0%} | {was} |")
     return lines, wins
 
 
@@ -128,17 +178,14 @@ def main() -> None:
     p.add_argument("--label", default="after", help="after (this checkout) or before")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "offline_search.md")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the runs already in the .json (same settings) and do the rest")
     args = p.parse_args()
     problems = args.problems or _problems()
     modes = ["initial"] if args.label == "before" else args.modes
     load = os.getloadavg()[0]
-    jobs = [(pr, m, s, args.iterations, args.label) for pr in problems for m in modes
-            for s in range(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(one_run, *zip(*jobs, strict=True)))
     raw = args.out.with_name(f"offline_search_{args.label}.json")
-    raw.parent.mkdir(parents=True, exist_ok=True)
-    raw.write_text(json.dumps(results, indent=2) + "\n")
+    results = run_all(_jobs(problems, modes, args), raw, args.jobs, args.resume)
     if args.label == "before":
         print(f"wrote {raw}")
         return
