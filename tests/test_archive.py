@@ -128,5 +128,10 @@ def test_the_report_is_one_self_contained_page(made, tmp_path, capsys):
     assert "Best program" in page and "def guess" in page and "exact" in page  # a baseline
     assert f"{run.summary()['best_score']:.4f}" in page and "<script" not in page
     assert "mode=ro" not in page and str((made / "grid" / "adrs.db").resolve()) in page
+    edits = run.summary()["edits"]  # the offline run's edit kinds, as `adrs status` shows
+    assert edits and "Which edits paid" in page
+    assert all(f"<td>{e['edit']}</td><td class=\"num\">{e['children']}</td>" in page
+               for e in edits)
     assert main(["report", "llm", "--archive", str(made), "--out", str(tmp_path / "r2")]) == 0
     assert "wrote" in capsys.readouterr().out and (tmp_path / "r2" / "index.html").is_file()
+    assert "Which edits paid" not in (tmp_path / "r2" / "index.html").read_text()  # no edits
