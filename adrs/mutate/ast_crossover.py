@@ -11,6 +11,7 @@ import ast
 import itertools
 
 from adrs.mutate.ast_edits import Context, Sites, copy, line, pick, put
+from adrs.mutate.ast_walk import walk
 from adrs.mutate.donors import Fragments, kind_of
 
 
@@ -63,11 +64,13 @@ def transplant(tree, sites: Sites, ctx: Context) -> str | None:
     companions (our other functions the donor also defines) and the imports,
     constants and helpers of the donor they need that this program lacks."""
     ours = {st.name: i for i, st in enumerate(tree.body) if isinstance(st, ast.FunctionDef)}
-    fits = [(w, moved, need) for name in sorted(set(ours) & set(ctx.donors.whole))
-            for w in ctx.donors.whole[name]
-            if ast.dump(w.func) != ast.dump(tree.body[ours[name]])
-            and (need := w.needs(ctx.available, (moved := w.companions(set(ours))).values()))
-            is not None]
+    fits = []
+    for name in sorted(set(ours) & set(ctx.donors.whole)):
+        mine = ast.dump(tree.body[ours[name]])
+        for w in ctx.donors.whole[name]:
+            moved = w.companions(set(ours))
+            if w.dump != mine and (need := w.needs(ctx.available, moved.values())) is not None:
+                fits.append((w, moved, need))
     chosen = pick(fits, ctx.rng)
     if chosen is None:
         return None
@@ -125,7 +128,7 @@ def inline(tree, sites: Sites, ctx: Context) -> str | None:
 def _locals(f: ast.FunctionDef) -> set[str]:
     names = {a.arg for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
     names |= {a.arg for a in (f.args.vararg, f.args.kwarg) if a}
-    return names | {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+    return names | {n.id for n in walk(f) if isinstance(n, ast.Name)
                     and not isinstance(n.ctx, ast.Load)}
 
 
@@ -143,7 +146,7 @@ def extract(tree, sites: Sites, ctx: Context) -> str | None:
         return None
     node, parent, name, index = spot
     local = _locals(f)
-    params = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & local)
+    params = sorted({n.id for n in walk(node) if isinstance(n, ast.Name)} & local)
     taken = {g.name for g in sites.funcs}
     helper = next(f"_{f.name}_part{k}" for k in itertools.count(1)
                   if f"_{f.name}_part{k}" not in taken)
@@ -162,4 +165,4 @@ def _has_scope(node: ast.AST) -> bool:
     """Comprehensions and lambdas bind names of their own: not worth untangling."""
     return any(isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
                               ast.GeneratorExp, ast.NamedExpr, ast.Await))
-               for n in ast.walk(node))
+               for n in walk(node))

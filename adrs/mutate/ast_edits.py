@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ast
 import math
+from ast import AST
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from adrs.mutate.ast_walk import walk
 from adrs.mutate.donors import Fragments, kind_of
 
 _COMPARE_SWAPS = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
@@ -30,6 +32,7 @@ _PAIRED_NAMES = {"argmin": "argmax", "argmax": "argmin", "min": "max", "max": "m
 
 
 _SKIP_FIELDS = frozenset({"targets", "target", "ctx"})  # assignment targets stay put
+
 
 
 @dataclass
@@ -47,12 +50,13 @@ class Sites:
     loops: list[ast.For] = field(default_factory=list)
     funcs: list[ast.FunctionDef] = field(default_factory=list)
     _exprs: list | None = None
+    _planned: list | None = None  # the expressions of the unedited tree, from a SitePlan
 
     @classmethod
     def of(cls, tree: ast.AST) -> Sites:
-        """Every site of `tree` (one ast.walk: this runs for every child)."""
+        """Every site of `tree` (one walk: this runs for every child)."""
         s = cls(tree)
-        for node in ast.walk(tree):
+        for node in walk(tree):
             kind = type(node)
             if kind is ast.Constant:
                 if type(node.value) in (int, float):
@@ -75,15 +79,36 @@ class Sites:
                         s.blocks.append(block)
         return s
 
+    def positions(self) -> SitePlan:
+        """Where these sites are in the tree's walk order: a plan that finds them again
+        in a fresh parse of the same text without classifying every node again."""
+        nodes = walk(self.tree)
+        at = {id(n): i for i, n in enumerate(nodes)}
+        owner = {id(getattr(n, f)): (i, f) for i, n in enumerate(nodes)
+                 for f in ("body", "orelse", "finalbody") if isinstance(getattr(n, f, None), list)}
+        exprs = tuple((at[id(n)], at[id(p)], name, i) for n, p, name, i in
+                      Sites(self.tree).exprs)
+        return SitePlan(tuple(owner[id(b)] for b in self.blocks),
+                        *(tuple(at[id(n)] for n in getattr(self, k)) for k in _NODE_SITES),
+                        exprs)
+
+    def moved(self) -> None:
+        """An edit changed the tree's shape: expressions not listed yet are found in the
+        tree as it is now when first asked for (as without a plan)."""
+        self._planned = None
+
     @property
     def exprs(self) -> list[tuple[ast.AST, ast.AST, str, int | None]]:
         """(expression, parent, field, index) for every replaceable expression."""
+        if self._exprs is None and self._planned is not None:
+            self._exprs = self._planned
         if self._exprs is None:
             self._exprs = []
-            for parent in ast.walk(self.tree):
-                for name, value in ast.iter_fields(parent):
+            for parent in walk(self.tree):
+                for name in parent._fields:
                     if name in _SKIP_FIELDS:
                         continue
+                    value = getattr(parent, name, None)
                     if isinstance(value, list):
                         for i, child in enumerate(value):
                             self._spot(child, parent, name, i)
@@ -98,6 +123,30 @@ class Sites:
                 and type(getattr(node, "ctx", None)) not in (ast.Store, ast.Del) \
                 and not isinstance(parent, (ast.JoinedStr, ast.FormattedValue)):
             self._exprs.append((node, parent, name, index))
+
+
+_NODE_SITES = ("constants", "compares", "binops", "calls", "loops", "funcs")
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """Sites by position in walk order (Sites.positions), for a tree parsed afresh."""
+
+    blocks: tuple[tuple[int, str], ...]
+    constants: tuple[int, ...]
+    compares: tuple[int, ...]
+    binops: tuple[int, ...]
+    calls: tuple[int, ...]
+    loops: tuple[int, ...]
+    funcs: tuple[int, ...]
+    exprs: tuple[tuple[int, int, str, int | None], ...]
+
+    def on(self, tree: ast.AST) -> Sites:
+        """The sites in `tree`, a fresh parse of the text the plan was made from."""
+        nodes = walk(tree)
+        return Sites(tree, [getattr(nodes[i], f) for i, f in self.blocks],
+                     *([nodes[i] for i in getattr(self, k)] for k in _NODE_SITES),
+                     _planned=[(nodes[n], nodes[p], name, i) for n, p, name, i in self.exprs])
 
 
 @dataclass(frozen=True)
@@ -126,13 +175,15 @@ def pick(items: list, rng: np.random.Generator):
 
 def copy(node):
     """A fresh copy of an AST: nodes and lists copied, immutable leaves shared."""
-    if isinstance(node, ast.AST):
-        new = node.__class__.__new__(node.__class__)
-        new.__dict__.update({k: copy(v) for k, v in node.__dict__.items()})
-        return new
     if isinstance(node, list):
-        return [copy(v) for v in node]
-    return node
+        return [copy(v) if isinstance(v, AST) else v for v in node]
+    if not isinstance(node, AST):
+        return node
+    new = node.__class__.__new__(node.__class__)
+    fields = new.__dict__
+    for k, v in node.__dict__.items():  # leaves (ints, strings) are shared, not called
+        fields[k] = copy(v) if isinstance(v, (AST, list)) else v
+    return new
 
 
 def line(node: ast.AST) -> int | str:

@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass, field
 
 from adrs import evolve_block
+from adrs.mutate.ast_walk import walk
 
 DONORS = ("both", "baselines", "archive", "none")
 
@@ -60,6 +61,20 @@ class Whole:
     func: ast.FunctionDef
     support: tuple[tuple[str, int, ast.stmt], ...]  # (name bound, position, statement)
 
+    @functools.cached_property
+    def dump(self) -> str:
+        """The function's ast.dump (to tell it from ours; donors recur: computed once)."""
+        return ast.dump(self.func)
+
+    @functools.cached_property
+    def reads(self) -> frozenset[str]:
+        """The names the function reads and does not bind."""
+        return free_names(self.func)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, tuple[int, ast.stmt, frozenset[str]]]:
+        return {name: (at, st, free_names(st)) for name, at, st in self.support}
+
     def companions(self, names: set[str]) -> dict[str, ast.FunctionDef]:
         """The donor's other top-level functions among `names` (they move together:
         an optimizer's init and update agree on the state)."""
@@ -70,21 +85,19 @@ class Whole:
         """The supporting statements, in the donor's order, that bind what the function
         (and the `moved` companions) read beyond `available`; None if a name read is
         bound nowhere."""
-        by_name = {name: (at, st) for name, at, st in self.support}
         moved = tuple(moved)
-        moving = {self.func.name, *(f.name for f in moved)}
-        wanted, taken = {}, set(moving)
-        todo = set().union(*(free_names(f) for f in (self.func, *moved))) - available
+        wanted, taken = {}, {self.func.name, *(f.name for f in moved)}
+        todo = set(self.reads).union(*(self._by_name[f.name][2] for f in moved)) - available
         while todo:
             name = todo.pop()
             if name in taken:
                 continue
-            if name not in by_name:
+            if name not in self._by_name:
                 return None
             taken.add(name)
-            at, st = by_name[name]
+            at, st, reads = self._by_name[name]
             wanted[at] = st
-            todo |= set(free_names(st)) - available - taken
+            todo |= reads - available - taken
         return [wanted[at] for at in sorted(wanted)]
 
 
@@ -107,7 +120,7 @@ def fragments_of(source: str) -> Fragments:
     except (SyntaxError, evolve_block.MarkerError, ValueError):
         return Fragments()
     found = Fragments()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         kind = kind_of(node)
         if kind == "value" and not isinstance(node, (ast.Name, ast.Constant)):
             found.value.append((node, free_names(node)))  # names, constants: everywhere
@@ -133,18 +146,17 @@ def _binds(st: ast.stmt) -> list[str]:
         return [st.name]
     if isinstance(st, (ast.Assign, ast.AnnAssign)):
         targets = st.targets if isinstance(st, ast.Assign) else [st.target]
-        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        return [n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)]
     return []
 
 
 def free_names(node: ast.AST) -> frozenset[str]:
     """The names a fragment reads that it does not bind itself."""
-    read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
-    bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-             and not isinstance(n.ctx, ast.Load)}
-    for n in ast.walk(node):
-        if isinstance(n, ast.arguments):
+    read, bound = set(), set()
+    for n in walk(node):
+        if isinstance(n, ast.Name):
+            (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
+        elif isinstance(n, ast.arguments):
             bound |= {a.arg for a in n.posonlyargs + n.args + n.kwonlyargs
                       + [n.vararg, n.kwarg] if a}
         elif isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)) \
@@ -158,7 +170,7 @@ def _leaves_its_block(node: ast.stmt) -> bool:
     global/nonlocal): moving it elsewhere may not compile."""
     return any(isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom,
                               ast.Global, ast.Nonlocal, ast.Await))
-               for n in ast.walk(node))
+               for n in walk(node))
 
 
 def library(own: str, relatives: tuple[str, ...], baselines: tuple[str, ...],

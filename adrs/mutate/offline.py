@@ -28,6 +28,7 @@ from adrs import evolve_block
 from adrs.mutate import ast_crossover as cross
 from adrs.mutate import ast_edits as edits
 from adrs.mutate import donors, offline_text
+from adrs.mutate.ast_walk import walk
 from adrs.mutate.base import Mutation, MutationRequest, Mutator
 from adrs.mutate.edit_bandit import EditBandit
 
@@ -45,6 +46,8 @@ _COMPILE_AFTER = frozenset({"crossover_statement", "crossover_function", "transp
 # chosen among those whose names are all bound here)
 _CHECK_AFTER = frozenset({"delete", "crossover_statement", "crossover_function",
                           "transplant"})
+# Kinds that change nodes in place and leave the tree's shape (its expressions) as it was
+_POINT_EDITS = frozenset({"constant", "compare", "operator", "call"})
 _TRIES = 6  # fresh starts from the parent when a child would not compile or bind names
 _BUILTINS = frozenset(dir(builtins))
 
@@ -86,12 +89,13 @@ class OfflineMutator(Mutator):
     def _attempt(self, parts, request, ctx: edits.Context, outside, before) -> Mutation | None:
         """One try from a fresh parse of the parent: the child, or None to try again."""
         rng, tree = ctx.rng, ast.parse(parts.region)
-        sites = edits.Sites.of(tree)  # kept through the edits: a stale site changes nothing
+        sites = _plan(parts.region).on(tree)  # kept through the edits: a stale site changes nothing
         notes, kinds, other_id = [], [], None
         if request.inspirations and rng.random() < self.crossover:
             other = request.inspirations[int(rng.integers(len(request.inspirations)))]
             kind = self.bandit.choose(rng, CROSSOVERS)
             if note := _crossover(kind, tree, sites, other.source, ctx):
+                sites.moved()
                 notes.append(note)
                 kinds.append(kind)
                 other_id = other.id
@@ -101,6 +105,8 @@ class OfflineMutator(Mutator):
                 break
             kind = self.bandit.choose(rng, tuple(EDITS))
             if note := EDITS[kind](tree, sites, ctx):
+                if kind not in _POINT_EDITS:
+                    sites.moved()
                 notes.append(note)
                 kinds.append(kind)
         if not notes:
@@ -158,6 +164,12 @@ def _text_mutation(parts: evolve_block.Split, rng, max_edits: int) -> Mutation:
     return Mutation(parts.join(region), "offline: " + "; ".join(done))
 
 
+@functools.lru_cache(maxsize=64)
+def _plan(region: str) -> edits.SitePlan:
+    """Where the parent region's sites are (parents recur: cached by their text)."""
+    return edits.Sites.of(ast.parse(region)).positions()
+
+
 @functools.lru_cache(maxsize=256)
 def _canonical_text(region: str) -> str:
     """The region as ast.unparse writes it (parents recur: cached by their text)."""
@@ -183,7 +195,7 @@ def _outside_names(code: str) -> frozenset[str] | None:
 def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
     """The names the tree binds and those it reads, in one walk."""
     bound, read = set(), set()
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if isinstance(n, ast.Name):
             (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
         elif isinstance(n, ast.arguments):
