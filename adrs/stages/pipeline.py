@@ -151,7 +151,7 @@ class Pipeline:
             rec.iteration, cid, rec.status, rec.score, rec.generation, rec.parent_id,
             rec.syntactic_hash, rec.functional_hash, rec.failure, rec.error, rec.mutation,
             model, cost, rec.island, rec.metrics, len(rec.source), rec.duplicate_of,
-            rec.score_sample))
+            rec.score_sample, rec.prompt_variant_id))
         self.done.add(rec.iteration)
         self.progress.note(rec)
         return cid

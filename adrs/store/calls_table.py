@@ -24,6 +24,14 @@ class CallRows:
                  .where(Candidate.run_id == run_id))
             return {i: plain(call) for i, call in s.execute(q)}
 
+    def meta_calls(self, run_id: int) -> dict[int, LLMCallRow]:
+        """The run's meta calls (evolving prompts) by the iteration they came before:
+        replayed, and reused on resume instead of asking again."""
+        with self.session() as s:
+            q = (select(LLMCall).where(LLMCall.run_id == run_id, LLMCall.purpose == "meta")
+                 .order_by(LLMCall.id))
+            return {c.iteration: plain(c) for c in s.scalars(q)}
+
     def unclaimed_replies(self, run_id: int) -> dict[int, LLMCallRow]:
         """Successful LLM replies stored for iterations that have no candidate yet (the
         controller died between the reply and the child's record): paid for, so a resume
@@ -32,6 +40,7 @@ class CallRows:
         with self.session() as s:
             q = (select(LLMCall).where(LLMCall.run_id == run_id, LLMCall.iteration.is_not(None),
                                        LLMCall.error.is_(None), LLMCall.response.is_not(None),
+                                       LLMCall.purpose == "mutation",
                                        LLMCall.iteration.not_in(claimed))
                  .order_by(LLMCall.id))
             return {c.iteration: plain(c) for c in s.scalars(q)}

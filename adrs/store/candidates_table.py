@@ -84,7 +84,8 @@ class CandidateRows:
                         Candidate.functional_hash, Candidate.failure, Candidate.error,
                         Candidate.mutation, LLMCall.model, func.coalesce(LLMCall.cost, 0.0),
                         Candidate.island, Candidate.metrics, func.length(Candidate.source),
-                        Candidate.duplicate_of, Candidate.score_sample)
+                        Candidate.duplicate_of, Candidate.score_sample,
+                        Candidate.prompt_variant_id)
                  .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]

@@ -29,6 +29,7 @@ from adrs.store.candidates_table import CandidateRows
 from adrs.store.events_table import EventRows
 from adrs.store.job_queue import JobRows
 from adrs.store.models import VERSION_TABLE
+from adrs.store.prompts_table import PromptRows
 from adrs.store.runs_table import RunRows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -135,8 +136,9 @@ def _shown(url: str) -> str:
         return url
 
 
-class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, ArchiveReads):
-    """Runs, candidates, LLM calls, search events and worker jobs of one database."""
+class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, PromptRows, ArchiveReads):
+    """Runs, candidates, LLM calls, search events, worker jobs and prompt variants of one
+    database."""
 
     def __init__(self, engine: Engine):
         self.engine = engine

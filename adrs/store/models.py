@@ -81,6 +81,9 @@ class LLMCall(Base):
     # tokens counted from the text: the server reported no usage, or an invalid one
     usage_estimated: Mapped[bool] = mapped_column(Boolean, default=False,
                                                   server_default=false())
+    # "mutation" (made a child of `iteration`) or "meta" (rewrote the prompt before it)
+    purpose: Mapped[str] = mapped_column(String(16), default="mutation",
+                                         server_default="mutation")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -121,6 +124,44 @@ class Candidate(Base):
     llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
     eval_seconds: Mapped[float | None] = mapped_column(Float)
     probe_seconds: Mapped[float | None] = mapped_column(Float)
+    # the prompt variant its LLM call was written from (evolving prompts), if any
+    prompt_variant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PromptVariant(Base):
+    """A prompt variant (evolving prompts): its system message and instruction, the
+    variant it was rewritten from, who wrote it, the iteration it appeared, the
+    iteration it was retired (None: in use)."""
+
+    __tablename__ = "prompt_variants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    island: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_variants.id"))
+    system: Mapped[str] = mapped_column(Text)
+    instruction: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))  # "seed" or "meta: <model>"
+    iteration: Mapped[int] = mapped_column(Integer)
+    llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
+    retired_at: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class InsightNote(Base):
+    """A model-written note on what works for the problem, shown in later prompts until
+    it is dropped (at `dropped_at`) for preceding no improvement."""
+
+    __tablename__ = "insight_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    island: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    iteration: Mapped[int] = mapped_column(Integer)
+    llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
+    dropped_at: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

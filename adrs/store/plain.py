@@ -13,7 +13,15 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from adrs.store.models import Candidate, EvalJob, LLMCall, Run, SearchEvent
+from adrs.store.models import (
+    Candidate,
+    EvalJob,
+    InsightNote,
+    LLMCall,
+    PromptVariant,
+    Run,
+    SearchEvent,
+)
 
 
 def _row_type(model, doc: str):
@@ -29,8 +37,11 @@ CandidateRow = _row_type(Candidate, "A stored candidate program with its outcome
 LLMCallRow = _row_type(LLMCall, "One LLM request: prompt, reply, tokens, cost, latency.")
 SearchEventRow = _row_type(SearchEvent, "A migration, reset or MAP-Elites cell change.")
 EvalJobRow = _row_type(EvalJob, "An evaluation job queued for `adrs worker`s.")
+PromptVariantRow = _row_type(PromptVariant, "A prompt variant: its text, lineage, author.")
+InsightNoteRow = _row_type(InsightNote, "A model-written note shown in later prompts.")
 _TYPES = {Run: RunRow, Candidate: CandidateRow, LLMCall: LLMCallRow,
-          SearchEvent: SearchEventRow, EvalJob: EvalJobRow}
+          SearchEvent: SearchEventRow, EvalJob: EvalJobRow, PromptVariant: PromptVariantRow,
+          InsightNote: InsightNoteRow}
 
 
 def plain(obj):

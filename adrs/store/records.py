@@ -72,6 +72,7 @@ class CandidateRecord:
     functional_hash: str | None = None
     probe_seconds: float | None = None
     artifacts: dict | None = None  # the evaluator's text feedback, name -> text
+    prompt_variant_id: int | None = None  # the prompt variant behind its LLM call
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,4 @@ class HistoryRow:
     code_length: int = 0  # characters of source (a MAP-Elites feature)
     duplicate_of: int | None = None
     score_sample: Sample | None = None
+    prompt_variant_id: int | None = None
