@@ -100,6 +100,26 @@ class MutatorConfig:
 
 
 @dataclass(frozen=True)
+class PromptsConfig:
+    """`[prompts]`: prompts that evolve (LLM mutator only; off by default)."""
+
+    evolve: bool = False
+    # every meta_every iterations a model rewrites the instruction of the island's
+    # best variant and writes an insight note, from the recent best and worst children
+    meta_every: int = 20
+    meta_model: str = ""  # the model for meta calls (may be a cheaper one); empty: the mutator's
+    notes: int = 5  # insight notes kept per island and shown in prompts
+    # a note whose next `note_patience` children include no improvement is dropped
+    note_patience: int = 30
+    # a variant whose `retire_after` children brought no improvement is retired
+    # (never an island's last one)
+    retire_after: int = 15
+    variants: int = 6  # variants in use per island at most: the weakest is retired
+    explore: float = 0.5  # UCB1's exploration weight when choosing a variant
+    meta_chars: int = 12000  # the meta prompt's bound: children's diffs are cut to fit
+
+
+@dataclass(frozen=True)
 class HashingConfig:
     """`[hashing]`: syntactic and functional duplicate detection."""
 
@@ -146,6 +166,7 @@ class RunConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     mutator: MutatorConfig = field(default_factory=MutatorConfig)
     hashing: HashingConfig = field(default_factory=HashingConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
     sandbox: Limits = field(default_factory=Limits)
 
     @property

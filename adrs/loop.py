@@ -20,6 +20,7 @@ import numpy as np
 from adrs.controller_lease import ControllerLease
 from adrs.executors import Executor, make_executor
 from adrs.mutate import MutationRequest, Mutator, make_mutator
+from adrs.prompt_evolution import meta_asker
 from adrs.run_context import RunContext
 from adrs.stages import startup
 from adrs.stages.bundle import Stages
@@ -40,6 +41,7 @@ class Search:
                                     ctx.problem.baseline_sources()), Mutator,
             "a mutator: subclass adrs.mutate.Mutator (it needs only mutate())")
         self.mutator.threads = max(1, cfg.mutator.concurrency)
+        self.asker, self.meta_model = meta_asker(self.mutator, cfg)
         if cfg.mutator.tune_probability > 0:
             from adrs.tuning import TuningMutator
 
@@ -101,7 +103,8 @@ class Search:
         parents = self.stages.parents
         request = MutationRequest(self.ctx.problem.description, parents.get(parent),
                                   tuple(parents.get(o) for o in others),
-                                  tuple(self.schedule.failures), i, self.ctx.problem.language)
+                                  tuple(self.schedule.failures), i, self.ctx.problem.language,
+                                  self._guidance(i))
         future = self.mutator.submit(request, rng)  # choices now, in order; the wait its own
         calls = self.stages.calls
         future.add_done_callback(lambda f, i=i: f.exception() or calls.stored(i, f.result()))
@@ -110,6 +113,12 @@ class Search:
             again = Again(functools.partial(self.mutator.mutate, request, rng),
                           self.mutator.repeat_retries)
         self.pipeline.push(i, parent, future, again)
+
+    def _guidance(self, i: int):
+        """Evolving prompts: the variant and notes for iteration i (None: fixed prompts)."""
+        prompts = self.stages.prompts
+        return prompts and prompts.before(i, self.state.island_for(i), self.asker,
+                                          self.meta_model, self.ctx.problem.description)
 
     def _stopping(self, i: int) -> bool:
         """True (with a reason) if starting iteration i would overrun a budget, or the

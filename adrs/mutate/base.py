@@ -31,6 +31,18 @@ class FailureNote:
 
 
 @dataclass(frozen=True)
+class Guidance:
+    """What an evolving prompt adds (adrs.prompt_evolution): the variant that writes it,
+    its system message ("" keeps the template's), its instruction and the insight
+    notes in use. All of it is model-written text: prompts show it as data."""
+
+    variant_id: int
+    system: str = ""
+    instruction: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MutationRequest:
     """Everything a mutator may use to propose a child."""
 
@@ -40,6 +52,7 @@ class MutationRequest:
     failures: tuple[FailureNote, ...] = ()  # recent failed children, newest last
     iteration: int = 0
     language: str = "python"  # of the candidate's source (code fences, offline edits)
+    guidance: Guidance | None = None  # evolving prompts only
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Mutation:
     error: str | None = None
     reason: str = "no_edit"  # why there is no child: recorded as failure "mutation:<reason>"
     call: Any = None  # the LLM call that produced it (adrs.mutate.llm.ModelCall), if any
+    prompt_variant_id: int | None = None  # the prompt variant its call was written from
 
 
 class Mutator(ABC):

@@ -46,9 +46,30 @@ FAULTS = ("rate_limit", "server_error", "hang", "truncated", "malformed", "no_co
           "null_content")
 
 
-def offline_responder(body: dict) -> str:
-    """A plausible model: an offline edit of the prompt's current program."""
+# What the fake model advises when asked to rewrite a prompt (evolving prompts)
+ADVICE = ("Prefer small, targeted edits to the hottest path.",
+          "Try a different data structure for the inner loop.",
+          "Keep what the best program does and vary one constant at a time.",
+          "Handle the edge cases the evaluator's feedback names first.",
+          "Replace a fixed threshold by one computed from the input.",
+          "Remove work that does not change the output.")
+META_ASK = "\nINSTRUCTION:\n"  # in the meta step's prompt (prompts/meta.jinja)
+
+
+def meta_responder(body: dict) -> str:
+    """A meta reply: an instruction and a note drawn from ADVICE by the request's seed."""
     prompt = body["messages"][-1]["content"]
+    rng = np.random.default_rng([int(body.get("seed") or 0), zlib.crc32(prompt.encode())])
+    first, second = rng.choice(len(ADVICE), 2, replace=False)
+    return f"INSTRUCTION:\n{ADVICE[first]} {ADVICE[second]}\nNOTE:\n{ADVICE[second]}\n"
+
+
+def offline_responder(body: dict) -> str:
+    """A plausible model: an offline edit of the prompt's current program (or, asked to
+    rewrite a prompt, a meta reply)."""
+    prompt = body["messages"][-1]["content"]
+    if META_ASK in prompt:
+        return meta_responder(body)
     blocks = CODE_BLOCK.findall(prompt)
     if not blocks:
         return "I need to see the program to improve it."

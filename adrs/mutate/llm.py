@@ -52,6 +52,7 @@ class ModelCall:
     cost: float = 0.0  # USD, from the price table in config
     iteration: int | None = None  # the child it was made for
     usage_estimated: bool = False  # tokens counted from the text, not reported
+    purpose: str = "mutation"  # or "meta": a rewrite of the prompt (adrs.prompt_evolution)
 
 
 PROBE_POLL = 0.05  # seconds between looks at a half-open model's probe
@@ -102,6 +103,36 @@ class LLMMutator(Mutator):
         return asyncio.run_coroutine_threadsafe(
             self._call(request, model, kind, other, seed), self._loop)
 
+    def ask(self, model: str, system: str, user: str, seed: int,
+            iteration: int) -> tuple[str | None, ModelCall]:
+        """A meta call (evolving prompts), waited for: the reply's text (None if the call
+        failed) and the call to store."""
+        return asyncio.run_coroutine_threadsafe(
+            self._ask(model, system, user, seed, iteration), self._loop).result()
+
+    async def _ask(self, model, system, user, seed, iteration):
+        async with self._slots:
+            await self._admitted(model)
+            start = time.perf_counter()
+            try:
+                reply = await self.transport.complete(model, system, user, seed, iteration,
+                                                      purpose="meta")
+                self.chooser.call_succeeded(reply.model)
+            except CallFailed as exc:
+                self.chooser.call_failed(model, str(exc))
+                return None, ModelCall(model, user, None, *exc.usage,
+                                       latency_seconds=time.perf_counter() - start,
+                                       error=f"{exc.reason}: {exc}",
+                                       cost=self._cost(model, *exc.usage), iteration=iteration,
+                                       purpose="meta")
+            finally:
+                self.chooser.call_done(model)
+        return reply.text, ModelCall(
+            reply.model, user, reply.text, reply.tokens_in, reply.tokens_out,
+            time.perf_counter() - start, cost=self._cost(reply.model, reply.tokens_in,
+                                                         reply.tokens_out),
+            iteration=iteration, usage_estimated=reply.usage_estimated, purpose="meta")
+
     def reuse(self, replies: dict) -> None:
         """Stored replies (llm_calls rows by iteration) to serve instead of asking again,
         when the same model is drawn for that iteration."""
@@ -147,7 +178,9 @@ class LLMMutator(Mutator):
                                error=f"{exc.reason}: {exc}", cost=self._cost(model, *exc.usage),
                                iteration=request.iteration)
                 return Mutation(None, f"llm: {model} ({kind})", other.id if other else None,
-                                error=f"LLM call failed: {exc}", reason=exc.reason, call=call)
+                                error=f"LLM call failed: {exc}", reason=exc.reason, call=call,
+                                prompt_variant_id=request.guidance.variant_id
+                                if request.guidance else None)
             finally:
                 self.chooser.call_done(model)  # after the verdict: waiters see it
             latency = time.perf_counter() - start
@@ -155,9 +188,11 @@ class LLMMutator(Mutator):
                        cost=self._cost(reply.model, reply.tokens_in, reply.tokens_out),
                        iteration=request.iteration, usage_estimated=reply.usage_estimated)
         description = f"llm: {reply.model} ({kind})"
+        variant = request.guidance.variant_id if request.guidance else None
         try:
             child = child_from_reply(reply.text, request.parent.source, kind == "diff")
         except EditError as exc:
             return Mutation(None, description, other.id if other else None, error=str(exc),
-                            reason=exc.reason, call=call)
-        return Mutation(child, description, other.id if other else None, call=call)
+                            reason=exc.reason, call=call, prompt_variant_id=variant)
+        return Mutation(child, description, other.id if other else None, call=call,
+                        prompt_variant_id=variant)

@@ -45,7 +45,8 @@ class OpenAITransport:
                                          timeout=cfg.timeout_seconds, max_retries=0)
         self._openai = openai
 
-    async def complete(self, model, system, user, seed, iteration) -> Reply:
+    async def complete(self, model, system, user, seed, iteration,
+                       purpose="mutation") -> Reply:
         """The model's reply to one prompt, retried on rate limits, 5xx and timeouts."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         for attempt in range(self.cfg.max_retries + 1):

@@ -58,7 +58,9 @@ class Prompts:
     def render(self, kind: str, request: MutationRequest,
                other: Parent | None = None) -> tuple[str, str]:
         """(system, user) messages for a request of this kind."""
-        system = self.env.get_template("system.jinja").render(request=request)
+        guidance = request.guidance
+        system = guidance.system if guidance and guidance.system else \
+            self.env.get_template("system.jinja").render(request=request)
         template = self.env.get_template(f"{kind}.jinja")
         inspirations = [p for p in request.inspirations if other is None or p.id != other.id]
         failures = list(request.failures)

@@ -38,13 +38,16 @@ class ReplayTransport:
                             "see `adrs status` for the runs there")
         self.run_name = run_name
         self.calls = recorded_calls(store, source)
+        self.meta = store.meta_calls(source.id)  # evolving prompts' meta calls
         self.diverged: list[int] = []  # iterations whose prompt differs from the recording
 
-    async def complete(self, model, system, user, seed, iteration) -> Reply:
+    async def complete(self, model, system, user, seed, iteration,
+                       purpose="mutation") -> Reply:
         """The recorded reply of `iteration`; a differing prompt is noted as a divergence."""
-        call = self.calls.get(iteration)
+        call = (self.meta if purpose == "meta" else self.calls).get(iteration)
         if call is None:
-            raise UserError(f"run '{self.run_name}' has no recorded LLM call for iteration "
+            what = "meta call" if purpose == "meta" else "LLM call"
+            raise UserError(f"run '{self.run_name}' has no recorded {what} for iteration "
                             f"{iteration}; replay only the iterations it ran")
         if call.prompt != user:
             self.diverged.append(iteration)

@@ -38,5 +38,6 @@ class Transport(Protocol):
     """How the LLM mutator reaches a model (the endpoint, or a recording)."""
 
     async def complete(self, model: str, system: str, user: str, seed: int,
-                       iteration: int) -> Reply:
-        """The reply to one prompt; raises CallFailed when none could be had."""
+                       iteration: int, purpose: str = "mutation") -> Reply:
+        """The reply to one prompt; raises CallFailed when none could be had. `purpose`:
+        "mutation" (a child of `iteration`) or "meta" (the prompt rewritten before it)."""

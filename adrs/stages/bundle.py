@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adrs.mutate import Mutator
+from adrs.prompt_evolution import PromptEvolution
 from adrs.run_context import RunContext
 from adrs.search.state import SearchState
 from adrs.stages.budget import Budget
@@ -32,6 +33,7 @@ class Stages:
     schedule: Schedule
     progress: Progress
     parents: ParentCache
+    prompts: PromptEvolution | None = None  # [prompts] evolve: variants, notes, meta step
 
     @classmethod
     def for_run(cls, ctx: RunContext, mutator: Mutator, progress: bool) -> Stages:
@@ -39,11 +41,18 @@ class Stages:
         cfg, run = ctx.config, ctx.run
         state = SearchState(cfg.search)
         budget = Budget(cfg.max_cost, cfg.max_tokens, cfg.search.in_flight)
+        prompts = None
+        if cfg.prompts.evolve:
+            prompts = PromptEvolution(ctx.store, run.id, cfg.prompts, cfg.seed,
+                                      max(1, cfg.search.islands), budget,
+                                      frozenset(ctx.problem.volatile_metrics))
         return cls(
             state=state, budget=budget, calls=CallLog(ctx.store, run.id, budget),
             dups=Duplicates(cfg.hashing.syntactic),
             outage=Outage(cfg.mutator.base_url, cfg.mutator.give_up_seconds),
-            schedule=Schedule(ctx.store, run.id, state, mutator, cfg.mutator.recent_failures),
+            schedule=Schedule(ctx.store, run.id, state, mutator, cfg.mutator.recent_failures,
+                              prompts),
             progress=Progress(run.name, run.iterations, progress),
             parents=ParentCache(ctx.store, ctx.problem.volatile_metrics,
-                                4 * cfg.search.elite_pool))
+                                4 * cfg.search.elite_pool),
+            prompts=prompts)

@@ -92,7 +92,8 @@ class Pipeline:
                                parent_id=parent.id, other_parent_id=mutation.other_parent_id,
                                generation=parent.generation + 1, mutation=mutation.description,
                                llm_call_id=self.calls.taken(i, mutation),
-                               island=self.schedule.state.island_for(i))
+                               island=self.schedule.state.island_for(i),
+                               prompt_variant_id=mutation.prompt_variant_id)
         if mutation.source is None:
             self.record(replace(base, failure=f"mutation:{mutation.reason}",
                                 error=mutation.error))

@@ -18,7 +18,8 @@ from adrs.mutate.base import FailureNote, Mutator
 from adrs.search.state import Event, SearchState
 from adrs.store.records import HistoryRow, Sample, Status
 
-if TYPE_CHECKING:  # the type only: importing it here would load the database layer
+if TYPE_CHECKING:  # types only: importing them here would load the database layer
+    from adrs.prompt_evolution import PromptEvolution
     from adrs.store import Store
 
 
@@ -27,8 +28,9 @@ class Schedule:
     have passed them, and does everything revealing a result entails."""
 
     def __init__(self, store: Store, run_id: int, state: SearchState, mutator: Mutator,
-                 failures: int):
+                 failures: int, prompts: PromptEvolution | None = None):
         self.store, self.run_id, self.state, self.mutator = store, run_id, state, mutator
+        self.prompts = prompts  # evolving prompts: credited by every revealed child
         self.failures: deque[FailureNote] = deque(maxlen=failures)  # shown in prompts
         self._unrevealed: list[tuple[int, HistoryRow]] = []  # heap by iteration
         self._stored_events: set[tuple] = set()  # keys of events already in the store
@@ -58,6 +60,8 @@ class Schedule:
             self.mutator.credit(r.mutation, gain, r.status)
             if r.model:
                 self.mutator.observe(r.model, gain, r.cost)
+            if self.prompts is not None:
+                self.prompts.reveal(r, gain)
 
     def settle(self) -> None:
         """The run ends: fold the score samples nobody will reveal in this run."""

@@ -39,6 +39,8 @@ def restore(ctx: RunContext, stages: Stages, mutator: Mutator) -> Restored:
         stages.dups.restore(r)
         if r.functional_hash:
             known.setdefault(r.functional_hash, []).append(r.iteration)
+    if stages.prompts is not None:
+        stages.prompts.restore()
     stages.schedule.restore(rows, ctx.store.search_events(ctx.run.id))
     registry = EquivalenceRegistry(known) if ctx.config.hashing.functional else None
     return Restored(frozenset(r.iteration for r in rows), registry)

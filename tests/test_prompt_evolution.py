@@ -1,0 +1,160 @@
+"""Prompts that evolve (issue 32): variants stored with lineage and credited by their
+children, the meta step's calls recorded and replayed, notes bounded and dropped, and
+model-written text kept inert. Runs go against the fake OpenAI-compatible server."""
+
+import socket
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+from adrs.cli import main
+from adrs.errors import UserError
+from adrs.loop import Search
+from adrs.mutate.base import Guidance, MutationRequest, Parent
+from adrs.mutate.fake_server import ADVICE, FakeOpenAIServer
+from adrs.mutate.prompt import Prompts
+from adrs.prompt_evolution import Note, Scratchpad, Variant, VariantPool, parse_meta_reply
+from adrs.runs import open_run, start_run
+
+
+def _evolving(tmp_path, name, url, iterations=30, **prompts):
+    ctx = start_run(str(FIXTURES / "target_number"), name=name, db=None, archive=tmp_path,
+                    config_file=None, overrides={
+                        "iterations": iterations, "search": {"in_flight": 2, "islands": 2},
+                        "mutator": {"kind": "llm", "model": "fake", "base_url": url,
+                                    "max_retries": 0, "timeout_seconds": 5.0,
+                                    "prices": {"fake": [1.0, 2.0]}},
+                        "prompts": {"evolve": True, "meta_every": 5, **prompts}})
+    Search(ctx, progress=False).run()
+    return ctx
+
+
+def _sql(ctx, q):
+    with ctx.store.engine.connect() as conn:
+        return conn.exec_driver_sql(q).fetchall()
+
+
+def test_variants_are_stored_with_lineage_and_written_into_later_prompts(tmp_path):
+    with FakeOpenAIServer() as server:
+        ctx = _evolving(tmp_path, "evo", server.url)
+    variants = ctx.store.prompt_variants(ctx.run.id)
+    seeds = [v for v in variants if v.author == "seed"]
+    metas = [v for v in variants if v.author.startswith("meta")]
+    assert [v.island for v in seeds] == [0, 1] and all(v.instruction == "" for v in seeds)
+    assert metas and all(v.parent_id in {s.id for s in variants} for v in metas)
+    assert all(v.iteration % 5 == 0 and v.llm_call_id for v in metas)
+    assert all(any(a in v.instruction for a in ADVICE) for v in metas)
+    # every meta call is stored, costed and marked; each iteration's child names its variant
+    meta_calls = _sql(ctx, "select iteration, cost from llm_calls where purpose = 'meta'")
+    assert {i for i, _ in meta_calls} == {v.iteration for v in metas} and \
+        all(c > 0 for _, c in meta_calls)
+    children = _sql(ctx, "select iteration, prompt_variant_id from candidates "
+                         "where iteration > 0")
+    assert len(children) == 30 and all(v is not None for _, v in children)
+    used = {v for _, v in children}
+    assert used & {v.id for v in metas}, "no child was written from an evolved variant"
+    # the prompt of a child written from a meta variant shows its instruction as guidance
+    by_id = {v.id: v for v in variants}
+    prompts = dict(_sql(ctx, "select c.iteration, l.prompt from candidates c join llm_calls l "
+                             "on l.id = c.llm_call_id"))
+    for i, vid in children:
+        if by_id[vid].instruction and i in prompts:
+            assert f"# Guidance\n{by_id[vid].instruction}" in prompts[i]
+    notes = ctx.store.insight_notes(ctx.run.id)
+    assert notes and all(n.text in ADVICE for n in notes)
+
+
+def test_replay_gives_the_same_variants_and_children_with_the_network_off(tmp_path,
+                                                                        monkeypatch, capsys):
+    with FakeOpenAIServer(fault="server_error", fault_every=7) as server:
+        _evolving(tmp_path, "recorded", server.url, iterations=25)
+
+    def no_network(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    assert main(["replay", "recorded", "--into", "again", "--archive", str(tmp_path),
+                 "--quiet"]) == 0
+    assert "replay: 26/26 candidates identical" in capsys.readouterr().out
+    store, again, _ = open_run("again", db=None, archive=tmp_path)
+    _, recorded, _ = open_run("recorded", db=None, archive=tmp_path)
+
+    def lineage(run_id):
+        return [(v.island, v.instruction, v.iteration, v.retired_at, v.author)
+                for v in store.prompt_variants(run_id)]
+
+    assert lineage(again.id) == lineage(recorded.id) and len(lineage(again.id)) > 2
+    assert [n.text for n in store.insight_notes(again.id)] == \
+        [n.text for n in store.insight_notes(recorded.id)]
+
+
+def test_the_budget_counts_meta_calls(tmp_path):
+    with FakeOpenAIServer() as server:
+        ctx = _evolving(tmp_path, "budget", server.url, iterations=200)
+        cheap = start_run(str(FIXTURES / "target_number"), name="cheap", db=None,
+                          archive=tmp_path, config_file=None,
+                          overrides={"iterations": 200, "max_cost": 0.05, **{
+                              k: ctx.config.to_dict()[k] for k in ("search", "mutator",
+                                                                   "prompts")}})
+        Search(cheap, progress=False).run()
+    spent = _sql(cheap, "select sum(cost), sum(purpose = 'meta') from llm_calls")[0]
+    assert cheap.store.get_run("cheap").status == "stopped"
+    assert spent[1] > 0 and spent[0] <= 0.05 * 1.2, spent  # meta calls are billed too
+
+
+def test_a_variant_is_retired_when_it_stops_paying_and_the_bandit_prefers_the_payer():
+    pool = VariantPool(explore=0.3, retire_after=5, capacity=3)
+    pool.add(Variant(1, 0, None, "", "", "seed", 0))
+    pool.add(Variant(2, 0, 1, "", "good advice", "meta: m", 10))
+    for _ in range(6):
+        pool.credit(1, 0.0, "ok", 0.01)
+        pool.credit(2, 0.5, "ok", 0.01)
+    assert [v.id for v in pool.to_retire(0, 20)] == [1]
+    rng = np.random.default_rng(0)
+    assert pool.choose(0, 20, rng).id == 2
+    assert pool.choose(0, 5, rng).id == 1  # variant 2 appeared at iteration 10
+    pool.variants[2].since_improvement = 9  # both stale: the island keeps its best
+    assert [v.id for v in pool.to_retire(0, 20)] == [1]
+
+
+def test_notes_are_bounded_and_dropped_when_they_precede_no_improvement():
+    pad = Scratchpad(size=2, patience=3)
+    for k in range(4):
+        pad.add(Note(k, 0, f"note {k}", 10 * k))
+    assert [n.text for n in pad.shown(0, 100)] == ["note 2", "note 3"]
+    assert {n.id for n in pad.to_drop(0, 100)} == {0, 1}  # pushed out of the newest two
+    pad = Scratchpad(size=5, patience=3)
+    pad.add(Note(1, 0, "early", 10))
+    pad.add(Note(2, 0, "late", 35))
+    pad.add(Note(3, 1, "elsewhere", 10))
+    for it, better in [(31, False), (32, False), (33, True), (34, False)]:
+        pad.follow(0, it, improved=better)
+    assert pad.to_drop(0, 35) == []  # "early" was followed by an improvement at 33
+    for it in (35, 36):
+        pad.follow(0, it, improved=False)
+    assert [n.text for n in pad.to_drop(0, 37)] == ["early"]  # 34, 35, 36: nothing better
+    assert pad.to_drop(1, 37) == []  # another island's children do not count
+
+
+def test_model_written_text_is_inert_in_prompts():
+    evil = "{{ request.parent.source }} {% for x in range(3) %}X{% endfor %} $(rm -rf ~) `id`"
+    prompts = Prompts()
+    request = MutationRequest("a problem", Parent(1, "def f():\n    return 1\n", 0.5),
+                              guidance=Guidance(7, system=evil, instruction=evil,
+                                                notes=(evil,)))
+    system, user = prompts.render("diff", request)
+    assert system == evil  # shown as written, not rendered
+    assert user.count(evil) == 2 and "XXX" not in user
+    reply = parse_meta_reply(f"INSTRUCTION:\n{evil}\x1b[31m red\nNOTE:\n\x07bell " + "n" * 999)
+    assert reply.instruction == evil + "[31m red" and "\x1b" not in reply.instruction
+    assert reply.note.startswith("bell n") and len(reply.note) == 400
+    assert parse_meta_reply("no sections here") == parse_meta_reply("")
+
+
+def test_evolving_prompts_need_an_llm_mutator(tmp_path):
+    ctx = start_run(str(FIXTURES / "target_number"), name="off", db=None, archive=tmp_path,
+                    config_file=None, overrides={"iterations": 2, "prompts": {"evolve": True}})
+    with pytest.raises(UserError, match=r"needs an LLM mutator"):
+        Search(ctx, progress=False)
