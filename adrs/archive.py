@@ -124,6 +124,19 @@ class RunView:
             f"candidate {old.id} (iteration {old.iteration})",
             f"candidate {new.id} (iteration {new.iteration})"))
 
+    # --- evolving prompts ---
+
+    def prompt_variants(self) -> list[dict]:
+        """Every prompt variant (evolving prompts): text, parent, author, the iteration it
+        appeared and was retired, its children and how many beat their parent."""
+        table = self.summary().get("prompts") or {"variants": []}
+        return sorted(table["variants"], key=lambda v: v["id"])
+
+    def notes(self) -> list[dict]:
+        """Every insight note, dropped ones included (`dropped_at`)."""
+        return [{"id": n.id, "island": n.island, "text": n.text, "iteration": n.iteration,
+                 "dropped_at": n.dropped_at} for n in self.store.insight_notes(self.run.id)]
+
     # --- lineage ---
 
     def ancestors(self, candidate_id: int) -> list[int]:

@@ -43,6 +43,7 @@ def run_status(store: Store, run: RunRow) -> dict:
         "models": store.model_usage(run.id),
         "structures": _structures(store, run),
         "edits": edit_table(rows),
+        "prompts": prompt_table(store, run.id, rows, best[0].id if best else None),
         "seed": run.seed,
         "db": store.url,
     }
@@ -85,6 +86,15 @@ def format_status(st: dict) -> str:
         lines.append(f"search     {len(sx['island_best'])} islands (best "
                      + ", ".join(num(v) for v in sx["island_best"].values())
                      + f"), {sx['migrations']} migrations, {sx['resets']} resets{grid}")
+    pv = st.get("prompts")
+    if pv and pv["variants"]:
+        top = pv["variants"][0]
+        lines.append(
+            f"prompts    {len(pv['variants'])} variants ({pv['retired']} retired), "
+            f"{pv['notes']} notes in use; best #{top['id']} ({top['author']}, island "
+            f"{top['island']}): {top['improved']}/{top['children']} improved"
+            + (f"; the best program came from variant #{pv['best_from']}"
+               if pv["best_from"] else ""))
     paid = [e for e in st.get("edits", []) if e["children"]]
     if paid:
         lines.append("edits      " + ", ".join(
@@ -121,3 +131,30 @@ def edit_table(rows) -> list[dict]:
             parent = score.get(r.parent_id)
             t["improved"] += r.status == "ok" and parent is not None and r.score > parent
     return sorted(table.values(), key=lambda t: (-t["improved"], -t["ok"], t["edit"]))
+
+
+def prompt_table(store: Store, run_id: int, rows, best_id: int | None) -> dict | None:
+    """Evolving prompts: each variant's lineage and children (improved = beat their
+    parent), most improving first; the notes in use; the variant behind the best."""
+    variants = store.prompt_variants(run_id)
+    if not variants:
+        return None
+    score = {r.id: r.score for r in rows if r.status == "ok"}
+    tally = {v.id: {"children": 0, "ok": 0, "improved": 0} for v in variants}
+    best_from = None
+    for r in rows:
+        if r.prompt_variant_id in tally:
+            t = tally[r.prompt_variant_id]
+            t["children"] += 1
+            t["ok"] += r.status == "ok"
+            parent = score.get(r.parent_id)
+            t["improved"] += r.status == "ok" and parent is not None and r.score > parent
+        if r.id == best_id:
+            best_from = r.prompt_variant_id
+    table = [{"id": v.id, "island": v.island, "parent_id": v.parent_id, "author": v.author,
+              "iteration": v.iteration, "retired_at": v.retired_at,
+              "instruction": v.instruction, **tally[v.id]} for v in variants]
+    table.sort(key=lambda t: (-t["improved"], -t["ok"], t["id"]))
+    notes = [n for n in store.insight_notes(run_id) if n.dropped_at is None]
+    return {"variants": table, "retired": sum(v.retired_at is not None for v in variants),
+            "notes": len(notes), "best_from": best_from}

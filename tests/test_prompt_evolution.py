@@ -158,3 +158,57 @@ def test_evolving_prompts_need_an_llm_mutator(tmp_path):
                     config_file=None, overrides={"iterations": 2, "prompts": {"evolve": True}})
     with pytest.raises(UserError, match=r"needs an LLM mutator"):
         Search(ctx, progress=False)
+
+
+def test_status_the_archive_and_the_report_show_the_variants(tmp_path, capsys):
+    from adrs import archive
+    from adrs.report import write_report
+
+    with FakeOpenAIServer() as server:
+        _evolving(tmp_path, "shown", server.url, iterations=20)
+    run = archive.open(tmp_path / "shown")
+    variants = run.prompt_variants()
+    assert len(variants) >= 3 and sum(v["children"] for v in variants) == 20
+    assert {v["parent_id"] for v in variants if v["author"] != "seed"} <= \
+        {v["id"] for v in variants}
+    assert run.notes() and all(n["text"] in ADVICE for n in run.notes())
+    assert main(["status", "shown", "--archive", str(tmp_path)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("prompts")]
+    assert line and f"{len(variants)} variants" in line[0]
+    page = write_report(run, tmp_path / "report").read_text()
+    assert "Prompt variants" in page
+    assert all(f"<td>#{v['id']}</td>" in page for v in variants)
+
+
+def _lineage(ctx):
+    """Candidates, variants and notes, a variant named by where it appeared (its id
+    depends on the database's sequence)."""
+    variants = ctx.store.prompt_variants(ctx.run.id)
+    where = {v.id: (v.island, v.iteration) for v in variants}
+    rows = [(i, h, st, sc, where.get(v)) for i, h, st, sc, v in _sql(
+        ctx, "select iteration, syntactic_hash, status, score, prompt_variant_id "
+             "from candidates order by iteration")]
+    lineage = [(v.island, where.get(v.parent_id), v.instruction, v.iteration, v.retired_at)
+               for v in variants]
+    notes = [(n.text, n.iteration, n.dropped_at) for n in ctx.store.insight_notes(ctx.run.id)]
+    return rows, lineage, notes
+
+
+def test_a_resumed_run_gives_the_same_prompts_and_pays_for_no_call_twice(tmp_path):
+    from adrs.runs import resume_run
+
+    with FakeOpenAIServer() as server:
+        straight = _evolving(tmp_path, "straight", server.url, iterations=30)
+        _evolving(tmp_path, "part", server.url, iterations=12)
+        resumed = resume_run("part", db=None, archive=tmp_path, iterations=30)
+        Search(resumed, progress=False).run()
+        assert _lineage(resumed) == _lineage(straight)
+        # a crash after iteration 10's meta call was stored, before anything it made
+        with resumed.store.engine.begin() as conn:
+            for table in ("candidates", "prompt_variants", "insight_notes"):
+                conn.exec_driver_sql(f"delete from {table} where iteration >= 10")
+        asked = len(server.requests)
+        again = resume_run("part", db=None, archive=tmp_path)
+        Search(again, progress=False).run()
+    assert len(server.requests) == asked  # every reply, meta ones included, was reused
+    assert _lineage(again) == _lineage(straight)
