@@ -12,7 +12,8 @@ from adrs.cli import main
 from adrs.errors import UserError
 from adrs.loop import Search
 from adrs.mutate.base import Guidance, MutationRequest, Parent
-from adrs.mutate.fake_server import ADVICE, FakeOpenAIServer
+from adrs.mutate.fake_advice import HIDDEN, USELESS, VOCABULARY, advice_responder
+from adrs.mutate.fake_server import FakeOpenAIServer
 from adrs.mutate.prompt import Prompts
 from adrs.prompt_evolution import Note, Scratchpad, Variant, VariantPool, parse_meta_reply
 from adrs.runs import open_run, start_run
@@ -44,7 +45,7 @@ def test_variants_are_stored_with_lineage_and_written_into_later_prompts(tmp_pat
     assert [v.island for v in seeds] == [0, 1] and all(v.instruction == "" for v in seeds)
     assert metas and all(v.parent_id in {s.id for s in variants} for v in metas)
     assert all(v.iteration % 5 == 0 and v.llm_call_id for v in metas)
-    assert all(any(a in v.instruction for a in ADVICE) for v in metas)
+    assert all(any(a in v.instruction for a in USELESS) for v in metas)
     # every meta call is stored, costed and marked; each iteration's child names its variant
     meta_calls = _sql(ctx, "select iteration, cost from llm_calls where purpose = 'meta'")
     assert {i for i, _ in meta_calls} == {v.iteration for v in metas} and \
@@ -62,7 +63,7 @@ def test_variants_are_stored_with_lineage_and_written_into_later_prompts(tmp_pat
         if by_id[vid].instruction and i in prompts:
             assert f"# Guidance\n{by_id[vid].instruction}" in prompts[i]
     notes = ctx.store.insight_notes(ctx.run.id)
-    assert notes and all(n.text in ADVICE for n in notes)
+    assert notes and all(n.text in USELESS for n in notes)
 
 
 def test_replay_gives_the_same_variants_and_children_with_the_network_off(tmp_path,
@@ -171,7 +172,7 @@ def test_status_the_archive_and_the_report_show_the_variants(tmp_path, capsys):
     assert len(variants) >= 3 and sum(v["children"] for v in variants) == 20
     assert {v["parent_id"] for v in variants if v["author"] != "seed"} <= \
         {v["id"] for v in variants}
-    assert run.notes() and all(n["text"] in ADVICE for n in run.notes())
+    assert run.notes() and all(n["text"] in USELESS for n in run.notes())
     assert main(["status", "shown", "--archive", str(tmp_path)]) == 0
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("prompts")]
     assert line and f"{len(variants)} variants" in line[0]
@@ -212,3 +213,26 @@ def test_a_resumed_run_gives_the_same_prompts_and_pays_for_no_call_twice(tmp_pat
         Search(again, progress=False).run()
     assert len(server.requests) == asked  # every reply, meta ones included, was reused
     assert _lineage(again) == _lineage(straight)
+
+
+def test_the_advice_sensitive_fake_model_edits_better_with_its_hidden_phrases():
+    from pathlib import Path
+
+    initial = (Path(__file__).parents[1] / "problems" / "txn_scheduling" /
+               "initial_program.py").read_text()
+
+    def replies(advice):
+        prompt = f"# Problem\nschedule\n{advice}\n```python\n{initial}```\n"
+        return [advice_responder({"seed": k, "messages": [{"role": "user", "content": prompt}]})
+                for k in range(40)]
+
+    with_phrase = replies(f"# Guidance\n{HIDDEN['txn_scheduling'][0]}")
+    assert sum("heapq" in r for r in with_phrase) >= 3  # greedy_smf's loop, transplanted
+    for useless in ("", f"# Guidance\n{USELESS[0]}", f"# Guidance\n{HIDDEN['gpu_allocation'][0]}"):
+        assert not any("heapq" in r for r in replies(useless))
+    meta = advice_responder({"seed": 3, "messages": [{"role": "user", "content":
+                                                       "ask\nINSTRUCTION:\n..."}]})
+    reply = parse_meta_reply(meta)
+    assert reply.instruction and reply.note in VOCABULARY
+    hidden = {p for ps in HIDDEN.values() for p in ps}
+    assert 0 < len(hidden) <= len(VOCABULARY) / 3  # the phrases are a minority

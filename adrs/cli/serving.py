@@ -36,6 +36,9 @@ def register(sub) -> None:
     fake.add_argument("--fault", help="inject a fault: rate_limit, server_error, hang, "
                       "truncated, malformed, no_code, bad_diff")
     fake.add_argument("--fault-every", type=int, default=3, help="every N-th request faults")
+    fake.add_argument("--advice", action="store_true",
+                      help="advice-sensitive: hidden phrases in a prompt make its edits better "
+                           "(for trying evolving prompts, [prompts] evolve = true)")
     fake.set_defaults(func=cmd_fake_llm)
 
 
@@ -78,12 +81,14 @@ def cmd_tune(args) -> int:
 
 def cmd_fake_llm(args) -> int:
     """`adrs fake-llm`: a model server speaking the OpenAI protocol, for tests and demos."""
-    from adrs.mutate.fake_server import FAULTS, FakeOpenAIServer
+    from adrs.mutate.fake_advice import advice_responder
+    from adrs.mutate.fake_server import FAULTS, FakeOpenAIServer, offline_responder
 
     if args.fault and args.fault not in FAULTS:
         raise UserError(f"unknown --fault {args.fault!r}; choose from {', '.join(FAULTS)}")
     try:
-        server = FakeOpenAIServer(latency=args.latency, fault=args.fault,
+        server = FakeOpenAIServer(advice_responder if args.advice else offline_responder,
+                                  latency=args.latency, fault=args.fault,
                                   fault_every=args.fault_every, port=args.port)
     except OSError as exc:
         raise UserError(f"cannot listen on port {args.port}: {exc.strerror}; "

@@ -6,7 +6,11 @@ on loopback and answers `POST /v1/chat/completions`. By default it behaves like
 a plausible model: it takes the current program from the prompt's first code
 block, edits it with the offline mutator (seeded by the request's `seed`), and
 answers with a SEARCH/REPLACE diff when the prompt asks for one, else with the
-whole program in a code block. It reports token usage and can add latency.
+whole program in a code block. Asked to rewrite a prompt (the meta step of
+evolving prompts), it answers with advice that changes nothing it does; with
+`responder=advice_responder` (`adrs fake-llm --advice`, adrs.mutate.fake_advice)
+hidden phrases in a prompt make its edits better. It reports token usage and can
+add latency.
 
 Fault modes, served on every `fault_every`-th request (optionally only to the
 models in `fault_models`), or from an explicit `failures` list of
@@ -28,16 +32,10 @@ import json
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
-
-from adrs import evolve_block
-from adrs.mutate.base import MutationRequest, Parent
-from adrs.mutate.edits import CODE_BLOCK, render_diff
-from adrs.mutate.offline import OfflineMutator
+from adrs.mutate.fake_advice import META_ASK, USELESS, edit_reply, meta_reply
 
 # Takes the request body (model, messages, ...) and returns the assistant's text.
 Responder = Callable[[dict], str]
@@ -46,43 +44,13 @@ FAULTS = ("rate_limit", "server_error", "hang", "truncated", "malformed", "no_co
           "null_content")
 
 
-# What the fake model advises when asked to rewrite a prompt (evolving prompts)
-ADVICE = ("Prefer small, targeted edits to the hottest path.",
-          "Try a different data structure for the inner loop.",
-          "Keep what the best program does and vary one constant at a time.",
-          "Handle the edge cases the evaluator's feedback names first.",
-          "Replace a fixed threshold by one computed from the input.",
-          "Remove work that does not change the output.")
-META_ASK = "\nINSTRUCTION:\n"  # in the meta step's prompt (prompts/meta.jinja)
-
-
-def meta_responder(body: dict) -> str:
-    """A meta reply: an instruction and a note drawn from ADVICE by the request's seed."""
-    prompt = body["messages"][-1]["content"]
-    rng = np.random.default_rng([int(body.get("seed") or 0), zlib.crc32(prompt.encode())])
-    first, second = rng.choice(len(ADVICE), 2, replace=False)
-    return f"INSTRUCTION:\n{ADVICE[first]} {ADVICE[second]}\nNOTE:\n{ADVICE[second]}\n"
-
-
 def offline_responder(body: dict) -> str:
     """A plausible model: an offline edit of the prompt's current program (or, asked to
-    rewrite a prompt, a meta reply)."""
+    rewrite a prompt, advice that does not change what it does: see fake_advice)."""
     prompt = body["messages"][-1]["content"]
     if META_ASK in prompt:
-        return meta_responder(body)
-    blocks = CODE_BLOCK.findall(prompt)
-    if not blocks:
-        return "I need to see the program to improve it."
-    source = blocks[0]
-    seed = [int(body.get("seed") or 0), zlib.crc32(prompt.encode())]
-    out = OfflineMutator(max_edits=2, crossover=0.0).mutate(
-        MutationRequest("", Parent(0, source, 0.0)), np.random.default_rng(seed))
-    if out.source is None:
-        return "I could not find an improvement this time."
-    if "<<<<<<< SEARCH" in prompt:
-        old, new = evolve_block.split(source).region, evolve_block.split(out.source).region
-        return f"Idea: {out.description}.\n\n{render_diff(old, new)}"
-    return f"Idea: {out.description}.\n\n```python\n{out.source}```\n"
+        return meta_reply(body, USELESS)
+    return edit_reply(body, ())
 
 
 class _Server(ThreadingHTTPServer):
