@@ -72,7 +72,8 @@ class PromptEvolution:
             self.recent[row.island].append((row, gain))
 
     def before(self, i: int, island: int, asker, model: str, problem: str) -> Guidance:
-        """Retire, reflect when due, and the guidance for iteration i's prompt."""
+        """Retire, reflect when due (for each island in turn), and the guidance for
+        iteration i's prompt (from `island`'s variants)."""
         for v in self.pool.to_retire(island, i):
             if v.retired_at is None:
                 v.retired_at = i
@@ -81,8 +82,9 @@ class PromptEvolution:
             if n.dropped_at is None:
                 n.dropped_at = i
                 self.store.drop_insight_note(n.id, i)
-        if self.cfg.meta_every and i % self.cfg.meta_every == 0 and i not in self.meta_done:
-            self._reflect(i, island, asker, model, problem)
+        every = self.cfg.meta_every
+        if every and i % every == 0 and i not in self.meta_done:  # islands take turns
+            self._reflect(i, (i // every) % self.islands, asker, model, problem)
         chosen = self.pool.choose(island, i, np.random.default_rng([self.seed, i, CHOICE_STREAM]))
         notes = tuple(n.text for n in self.notes.shown(island, i))
         return Guidance(chosen.id, chosen.system, chosen.instruction, notes)
