@@ -48,7 +48,7 @@ class Search:
             self.mutator = TuningMutator(self.mutator, ctx)
         self.executor = _instance_of(executor or make_executor(ctx), Executor,
                                      "an executor: subclass adrs.executors.Executor")
-        self.stages = Stages.for_run(ctx, self.mutator, progress)
+        self.stages = Stages.for_run(ctx, self.mutator, progress, self.asker is not None)
         self.state, self.budget, self.schedule = (self.stages.state, self.stages.budget,
                                                   self.stages.schedule)
         self.pipeline = Pipeline(ctx, self.executor, self.stages)

@@ -1,6 +1,8 @@
 """OpenEvolve-format folders run unchanged: evaluator in the sandbox, cascade stages,
 config.yaml mapped onto adrs's settings, evolve-block boundaries enforced."""
 
+import shutil
+
 import pytest
 
 from adrs.config import build
@@ -241,3 +243,14 @@ def test_booleans_are_flags_in_the_fitness_but_count_in_thresholds_as_in_openevo
     ev = _folder(tmp_path / "2", stages)  # (1 + 0.2) / 2 passes 0.5: stage 2 runs
     assert ev.metrics["cascade_stages"] == 2
     assert ev.score == pytest.approx((1.0 + 0.2 + 0.9) / 3)  # merged: the flag is a number
+
+
+def test_use_meta_prompting_turns_on_evolving_prompts(tmp_path):
+    folder = tmp_path / "meta"
+    shutil.copytree(bundled_root() / "function_minimization", folder)
+    cfg = folder / "config.yaml"
+    cfg.write_text(cfg.read_text().replace("prompt:\n", "prompt:\n  use_meta_prompting: true\n", 1))
+    mapped = read_config(cfg)
+    assert mapped.defaults["prompts"] == {"evolve": True}
+    assert build(mapped.defaults).prompts.evolve is True
+    assert "use_meta_prompting" not in " ".join(mapped.ignored)

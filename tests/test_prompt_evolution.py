@@ -154,31 +154,18 @@ def test_model_written_text_is_inert_in_prompts():
     assert parse_meta_reply("no sections here") == parse_meta_reply("")
 
 
-def test_evolving_prompts_need_an_llm_mutator(tmp_path):
+def test_an_offline_run_ignores_evolve_and_says_so(tmp_path, capsys):
     ctx = start_run(str(FIXTURES / "target_number"), name="off", db=None, archive=tmp_path,
-                    config_file=None, overrides={"iterations": 2, "prompts": {"evolve": True}})
-    with pytest.raises(UserError, match=r"needs an LLM mutator"):
-        Search(ctx, progress=False)
-
-
-def test_status_the_archive_and_the_report_show_the_variants(tmp_path, capsys):
-    from adrs import archive
-    from adrs.report import write_report
-
-    with FakeOpenAIServer() as server:
-        _evolving(tmp_path, "shown", server.url, iterations=20)
-    run = archive.open(tmp_path / "shown")
-    variants = run.prompt_variants()
-    assert len(variants) >= 3 and sum(v["children"] for v in variants) == 20
-    assert {v["parent_id"] for v in variants if v["author"] != "seed"} <= \
-        {v["id"] for v in variants}
-    assert run.notes() and all(n["text"] in USELESS for n in run.notes())
-    assert main(["status", "shown", "--archive", str(tmp_path)]) == 0
-    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("prompts")]
-    assert line and f"{len(variants)} variants" in line[0]
-    page = write_report(run, tmp_path / "report").read_text()
-    assert "Prompt variants" in page
-    assert all(f"<td>#{v['id']}</td>" in page for v in variants)
+                    config_file=None, overrides={"iterations": 4, "prompts": {"evolve": True}})
+    Search(ctx, progress=False).run()
+    assert "[prompts] evolve is ignored" in capsys.readouterr().err
+    assert ctx.store.prompt_variants(ctx.run.id) == []
+    bad = start_run(str(FIXTURES / "target_number"), name="bad", db=None, archive=tmp_path,
+                    config_file=None, overrides={"iterations": 2, "prompts": {
+                        "evolve": True, "meta_every": 0}, "mutator": {
+                        "kind": "llm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}})
+    with pytest.raises(UserError, match=r"meta_every must be at least 1"):
+        Search(bad, progress=False)
 
 
 def _lineage(ctx):

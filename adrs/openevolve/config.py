@@ -39,6 +39,7 @@ _SIMPLE = {
     "evaluator.parallel_evaluations": ("workers", int),
     "evaluator.memory_limit_mb": ("sandbox.memory_mb", int),
     "prompt.max_artifact_bytes": ("mutator.artifact_chars", int),
+    "prompt.use_meta_prompting": ("prompts.evolve", bool),  # LLM runs only
 }
 _HANDLED = {"diff_based_evolution", "llm.models", "llm.api_key", "prompt.system_message",
             "prompt.num_top_programs", "prompt.num_diverse_programs", "evaluator.timeout",

@@ -11,6 +11,7 @@ than paid for again.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -155,14 +156,16 @@ class PromptEvolution:
 
 def meta_asker(mutator, cfg) -> tuple[object, str]:
     """`[prompts] evolve`: the LLM mutator that makes the meta calls, and their model
-    (None, "" when prompts do not evolve)."""
+    ((None, "") when prompts do not evolve: off, or an offline run, which writes no
+    prompts; an OpenEvolve folder's use_meta_prompting then changes nothing)."""
     from adrs.mutate.llm import LLMMutator
 
     if not cfg.prompts.evolve:
         return None, ""
     if not isinstance(mutator, LLMMutator):
-        raise UserError("[prompts] evolve = true needs an LLM mutator ([mutator] kind = "
-                        "\"llm\"): the offline mutator writes no prompts to evolve")
+        print("adrs: [prompts] evolve is ignored: the offline mutator writes no prompts; "
+              "set [mutator] kind = \"llm\" to evolve them", file=sys.stderr, flush=True)
+        return None, ""
     if cfg.prompts.meta_every < 1:
         raise UserError("[prompts] meta_every must be at least 1 (iterations between "
                         "meta steps)")

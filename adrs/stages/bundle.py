@@ -36,13 +36,15 @@ class Stages:
     prompts: PromptEvolution | None = None  # [prompts] evolve: variants, notes, meta step
 
     @classmethod
-    def for_run(cls, ctx: RunContext, mutator: Mutator, progress: bool) -> Stages:
-        """Every stage of a fresh controller of `ctx`'s run (startup fills them in)."""
+    def for_run(cls, ctx: RunContext, mutator: Mutator, progress: bool,
+                evolve: bool = False) -> Stages:
+        """Every stage of a fresh controller of `ctx`'s run (startup fills them in);
+        `evolve`: prompts evolve (adrs.prompt_evolution.meta_asker said so)."""
         cfg, run = ctx.config, ctx.run
         state = SearchState(cfg.search)
         budget = Budget(cfg.max_cost, cfg.max_tokens, cfg.search.in_flight)
         prompts = None
-        if cfg.prompts.evolve:
+        if evolve:
             prompts = PromptEvolution(ctx.store, run.id, cfg.prompts, cfg.seed,
                                       max(1, cfg.search.islands), budget,
                                       frozenset(ctx.problem.volatile_metrics))
