@@ -63,8 +63,9 @@ def one_run(problem: str, model: str, evolve: bool, seed: int, iterations: int,
             calls = conn.exec_driver_sql(
                 "select purpose, count(*), sum(tokens_in + tokens_out), sum(cost) "
                 "from llm_calls group by purpose").fetchall()
+        failures = ctx.store.summary(ctx.run.id)["failures"]
         return {"problem": problem, "model": model, "evolve": evolve, "seed": seed,
-                "curve": curve, "best": best,
+                "curve": curve, "best": best, "failures": failures,
                 "calls": {p: {"calls": n, "tokens": int(t or 0), "cost": float(c or 0.0)}
                           for p, n, t, c in calls}}
     finally:
@@ -123,7 +124,12 @@ def main() -> None:
              f"meta step every {args.meta_every} iterations (4 islands take turns), the "
              f"project's fake model, private judging with the suite's fixed key; load "
              f"{load:.2f} at the start. `python benchmarks/prompt_evolution.py`.", "",
-             *table(results, args.iterations)]
+             *table(results, args.iterations), "",
+             "Failures by reason per run (a timeout under load changes a run's path): " +
+             "; ".join(f"{r['model']}/{'evolving' if r['evolve'] else 'fixed'}/seed "
+                       f"{r['seed']}: " + (", ".join(f"{k} {v}" for k, v in
+                                                     sorted(r["failures"].items())) or "none")
+                       for r in results)]
     save(args.out, lines, results)
     print("\n".join(lines))
 
