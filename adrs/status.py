@@ -93,6 +93,8 @@ def format_status(st: dict) -> str:
             f"prompts    {len(pv['variants'])} variants ({pv['retired']} retired), "
             f"{pv['notes']} notes in use; best #{top['id']} ({top['author']}, island "
             f"{top['island']}): {top['improved']}/{top['children']} improved"
+            + (f" at ${top['cost_per_improvement']:.4f} each" if top["cost_per_improvement"]
+               else "")
             + (f"; the best program came from variant #{pv['best_from']}"
                if pv["best_from"] else ""))
     paid = [e for e in st.get("edits", []) if e["children"]]
@@ -127,6 +129,7 @@ def edit_table(rows) -> list[dict]:
                                         "improved": 0})
             t["children"] += 1
             t["ok"] += r.status == "ok"
+            t["cost"] += r.cost
             t["duplicate"] += r.status == "duplicate"
             parent = score.get(r.parent_id)
             t["improved"] += r.status == "ok" and parent is not None and r.score > parent
@@ -140,20 +143,23 @@ def prompt_table(store: Store, run_id: int, rows, best_id: int | None) -> dict |
     if not variants:
         return None
     score = {r.id: r.score for r in rows if r.status == "ok"}
-    tally = {v.id: {"children": 0, "ok": 0, "improved": 0} for v in variants}
+    tally = {v.id: {"children": 0, "ok": 0, "improved": 0, "cost": 0.0} for v in variants}
     best_from = None
     for r in rows:
         if r.prompt_variant_id in tally:
             t = tally[r.prompt_variant_id]
             t["children"] += 1
             t["ok"] += r.status == "ok"
+            t["cost"] += r.cost
             parent = score.get(r.parent_id)
             t["improved"] += r.status == "ok" and parent is not None and r.score > parent
         if r.id == best_id:
             best_from = r.prompt_variant_id
     table = [{"id": v.id, "island": v.island, "parent_id": v.parent_id, "author": v.author,
               "iteration": v.iteration, "retired_at": v.retired_at,
-              "instruction": v.instruction, **tally[v.id]} for v in variants]
+              "instruction": v.instruction, **tally[v.id],
+              "cost_per_improvement": tally[v.id]["cost"] / tally[v.id]["improved"]
+              if tally[v.id]["improved"] else None} for v in variants]
     table.sort(key=lambda t: (-t["improved"], -t["ok"], t["id"]))
     notes = [n for n in store.insight_notes(run_id) if n.dropped_at is None]
     return {"variants": table, "retired": sum(v.retired_at is not None for v in variants),
