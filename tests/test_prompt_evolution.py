@@ -168,6 +168,29 @@ def test_an_offline_run_ignores_evolve_and_says_so(tmp_path, capsys):
         Search(bad, progress=False)
 
 
+def test_status_the_archive_and_the_report_show_the_variants(tmp_path, capsys):
+    from adrs import archive
+    from adrs.report import write_report
+
+    with FakeOpenAIServer() as server:
+        _evolving(tmp_path, "shown", server.url, iterations=20)
+    run = archive.open(tmp_path / "shown")
+    variants = run.prompt_variants()
+    assert len(variants) >= 3 and sum(v["children"] for v in variants) == 20
+    assert {v["parent_id"] for v in variants if v["author"] != "seed"} <= \
+        {v["id"] for v in variants}
+    assert run.notes() and all(n["text"] in USELESS for n in run.notes())
+    assert main(["status", "shown", "--archive", str(tmp_path)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("prompts")]
+    assert line and f"{len(variants)} variants" in line[0]
+    paid = [v for v in variants if v["improved"]]
+    assert paid and all(v["cost_per_improvement"] == pytest.approx(v["cost"] / v["improved"])
+                        and v["cost"] > 0 for v in paid)
+    page = write_report(run, tmp_path / "report").read_text()
+    assert "Prompt variants" in page
+    assert all(f"<td>#{v['id']}</td>" in page for v in variants)
+
+
 def _lineage(ctx):
     """Candidates, variants and notes, a variant named by where it appeared (its id
     depends on the database's sequence)."""
