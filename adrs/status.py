@@ -129,7 +129,6 @@ def edit_table(rows) -> list[dict]:
                                         "improved": 0})
             t["children"] += 1
             t["ok"] += r.status == "ok"
-            t["cost"] += r.cost
             t["duplicate"] += r.status == "duplicate"
             parent = score.get(r.parent_id)
             t["improved"] += r.status == "ok" and parent is not None and r.score > parent
