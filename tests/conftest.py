@@ -43,6 +43,17 @@ def no_templates_carried_over():
     close_templates()
 
 
+def network_off(monkeypatch) -> None:
+    """From here on, this process can open no connection (a replay must need none)."""
+    import socket
+
+    def refused(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refused)
+    monkeypatch.setattr(socket, "create_connection", refused)
+
+
 @pytest.fixture
 def target_problem():
     return find_problem(str(FIXTURES / "target_number"))

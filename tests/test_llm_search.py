@@ -1,11 +1,10 @@
 """Searches against the fake OpenAI-compatible server over HTTP: faults, ensembles,
 the circuit breaker, cost budgets, and replay with the network off."""
 
-import socket
 import time
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, network_off
 
 from adrs.cli import main
 from adrs.errors import UserError
@@ -127,11 +126,7 @@ def test_replay_reproduces_candidates_and_scores_with_the_network_off(tmp_path, 
     with FakeOpenAIServer(fault="server_error", fault_every=5) as server:
         _run(tmp_path, "recorded", _llm(server.url, diff=0.5, crossover=0.2), iterations=20)
 
-    def no_network(*args, **kwargs):
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    network_off(monkeypatch)
     assert main(["replay", "recorded", "--into", "again", "--archive", str(tmp_path),
                  "--quiet"]) == 0
     assert "replay: 21/21 candidates identical to run recorded" in capsys.readouterr().out

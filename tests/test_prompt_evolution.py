@@ -2,11 +2,10 @@
 children, the meta step's calls recorded and replayed, notes bounded and dropped, and
 model-written text kept inert. Runs go against the fake OpenAI-compatible server."""
 
-import socket
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, network_off
 
 from adrs.cli import main
 from adrs.errors import UserError
@@ -71,11 +70,7 @@ def test_replay_gives_the_same_variants_and_children_with_the_network_off(tmp_pa
     with FakeOpenAIServer(fault="server_error", fault_every=7) as server:
         _evolving(tmp_path, "recorded", server.url, iterations=25)
 
-    def no_network(*args, **kwargs):
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    network_off(monkeypatch)
     assert main(["replay", "recorded", "--into", "again", "--archive", str(tmp_path),
                  "--quiet"]) == 0
     assert "replay: 26/26 candidates identical" in capsys.readouterr().out
