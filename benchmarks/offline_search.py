@@ -71,7 +71,7 @@ def one_run(problem: str, mode: str, seed: int, iterations: int, label: str) -> 
         return {"problem": problem, "mode": mode, "seed": seed, "label": label,
                 "iterations": len(rows), "iterations_planned": iterations,
                 "transplant_in_best_line": bool(best) and _transplanted(every, best[0].id),
-                "seconds": time.monotonic() - start,
+                "seconds": time.monotonic() - start, "load": os.getloadavg()[0],
                 "initial": ctx.store.initial(ctx.run.id).score,
                 "best": best[0].score if best else None,
                 "best_baseline": max(baselines.values()) if baselines else None,
@@ -125,6 +125,14 @@ def run_all(jobs: list[tuple], raw: Path, workers: int, resume: bool) -> list[di
             print(f"{r['problem']} {r['mode']} seed {r['seed']}: best {r['best']} "
                   f"({r['seconds']:.0f} s)", flush=True)
     return done
+
+
+def _missing(jobs: list[tuple], results: list[dict]) -> str:
+    """A line naming the planned runs not in the results (an interrupted benchmark)."""
+    have = {(r["problem"], r["mode"], r["seed"]) for r in results}
+    left = sorted({f"{j[0]} {j[1]}" for j in jobs if (j[0], j[1], j[2]) not in have})
+    return ("Not run yet (go on with --resume): " + ", ".join(left) + ".") if left else \
+        "Every planned run is in."
 
 
 def _median(xs):
@@ -185,24 +193,35 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=HERE / "results" / "offline_search.md")
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in the .json (same settings) and do the rest")
+    p.add_argument("--report", action="store_true",
+                   help="run nothing: write the table from the runs in the .json files")
     args = p.parse_args()
     problems = args.problems or _problems()
     modes = ["initial"] if args.label == "before" else args.modes
     load = os.getloadavg()[0]
     raw = args.out.with_name(f"offline_search_{args.label}.json")
-    results = run_all(_jobs(problems, modes, args), raw, args.jobs, args.resume)
+    jobs = _jobs(problems, modes, args)
+    if args.report:
+        results = [r for r in json.loads(raw.read_text())
+                   if r.get("iterations_planned") == args.iterations]
+    else:
+        results = run_all(jobs, raw, args.jobs, args.resume)
     if args.label == "before":
         print(f"wrote {raw}")
         return
     before_file = args.out.with_name("offline_search_before.json")
     before = json.loads(before_file.read_text()) if before_file.is_file() else []
     lines, wins = table(results, before)
+    loads = [r["load"] for r in results if "load" in r]
+    load_text = (f"load {min(loads):.1f}-{max(loads):.1f} as runs ended" if loads else
+                 f"load {load:.2f} at the start" if not args.report else
+                 "load not recorded (8-14: other benchmarks ran beside it)")
     head = [f"# Offline search on the bundled problems ({machine()})", "",
             f"{args.seeds} seeds x {args.iterations} iterations per problem and mode, private "
-            f"judging (fixed key), {args.jobs} runs at a time, load {load:.2f} at the start. "
+            f"judging (fixed key), {args.jobs} runs at a time, {load_text}. "
             f"Beats the best baseline (median of seeds): from the initial program "
             f"{wins['initial']}/{len(problems)}, from the baselines {wins['baselines']}/"
-            f"{len(problems)}.", "", *lines]
+            f"{len(problems)}.", "", *lines, "", _missing(jobs, results)]
     save(args.out, head)
     print("\n".join(head))
 
