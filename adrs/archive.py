@@ -59,7 +59,40 @@ class Program:
     artifacts: dict  # the evaluator's text feedback, name -> text
 
 
-class RunView:
+class ModelReads:
+    """What a run's model calls wrote: the call behind a candidate, the prompt variants
+    and the insight notes of evolving prompts (RunView's, kept apart)."""
+
+    store: Store
+    run: RunRow
+
+    def call(self, candidate_id: int) -> dict | None:
+        """The LLM call that wrote the candidate: model, prompt, reply (None: offline)."""
+        c = self.store.get_candidate(candidate_id)
+        if c is None or c.run_id != self.run.id or c.llm_call_id is None:
+            return None
+        call = self.store.llm_call(c.llm_call_id)
+        return {"model": call.model, "prompt": call.prompt, "response": call.response,
+                "error": call.error, "tokens_in": call.tokens_in,
+                "tokens_out": call.tokens_out, "cost": call.cost}
+
+    def prompt_variants(self) -> list[dict]:
+        """Every prompt variant (evolving prompts): text, parent, author, the iteration it
+        appeared and was retired, its children and how many beat their parent."""
+        from adrs.status import prompt_table
+
+        best = self.store.best(self.run.id, 1)
+        table = prompt_table(self.store, self.run.id, self.store.history(self.run.id),
+                             best[0].id if best else None) or {"variants": []}
+        return sorted(table["variants"], key=lambda v: v["id"])
+
+    def notes(self) -> list[dict]:
+        """Every insight note, dropped ones included (`dropped_at`)."""
+        return [{"id": n.id, "island": n.island, "text": n.text, "iteration": n.iteration,
+                 "dropped_at": n.dropped_at} for n in self.store.insight_notes(self.run.id)]
+
+
+class RunView(ModelReads):
     """One run of an archive, read-only: its config, candidates, lineage, costs and plots' data."""
 
     def __init__(self, store: Store, run: RunRow):
@@ -123,19 +156,6 @@ class RunView:
             old.source.splitlines(keepends=True), new.source.splitlines(keepends=True),
             f"candidate {old.id} (iteration {old.iteration})",
             f"candidate {new.id} (iteration {new.iteration})"))
-
-    # --- evolving prompts ---
-
-    def prompt_variants(self) -> list[dict]:
-        """Every prompt variant (evolving prompts): text, parent, author, the iteration it
-        appeared and was retired, its children and how many beat their parent."""
-        table = self.summary().get("prompts") or {"variants": []}
-        return sorted(table["variants"], key=lambda v: v["id"])
-
-    def notes(self) -> list[dict]:
-        """Every insight note, dropped ones included (`dropped_at`)."""
-        return [{"id": n.id, "island": n.island, "text": n.text, "iteration": n.iteration,
-                 "dropped_at": n.dropped_at} for n in self.store.insight_notes(self.run.id)]
 
     # --- lineage ---
 

@@ -5,6 +5,7 @@ One module per command group, each adding its subcommands to the parser:
     searching.py  run, resume, replay: a search, and what it prints
     serving.py    worker, tune, fake-llm: work for (or beside) a run
     reading.py    report, status, best: read-only views of a run
+    watching.py   dashboard: runs watched live in a browser
     problems.py   new, check, problems, hash, eval, sandbox: problems and the sandbox
     common.py     the arguments several commands share, and the flags they make
 """
@@ -15,11 +16,11 @@ import argparse
 import os
 import sys
 
-from adrs.cli import problems, reading, searching, serving
+from adrs.cli import problems, reading, searching, serving, watching
 from adrs.cli.common import interrupted_code, stop_on_signals
 from adrs.errors import UserError
 
-GROUPS = (searching, serving, reading, problems)  # in the order `adrs --help` lists them
+GROUPS = (searching, serving, reading, watching, problems)  # in the order `adrs --help` lists them
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,11 @@ class CallRows:
                  .where(Candidate.run_id == run_id))
             return {i: plain(call) for i, call in s.execute(q)}
 
+    def llm_call(self, call_id: int) -> LLMCallRow | None:
+        """One stored call (its prompt and reply, as redacted when stored)."""
+        with self.session() as s:
+            return plain(s.get(LLMCall, call_id))
+
     def meta_calls(self, run_id: int) -> dict[int, LLMCallRow]:
         """The run's meta calls (evolving prompts) by the iteration they came before:
         replayed, and reused on resume instead of asking again."""

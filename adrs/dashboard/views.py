@@ -1,0 +1,82 @@
+"""What each dashboard page reads, as plain JSON-ready data, from the archive read
+API (adrs.archive.RunView): no SQL here. Long series are thinned to at most
+POINTS points, keeping the last, so a page stays light on a long run."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from adrs.archive import RunView
+
+POINTS = 1000
+
+
+def _num(x):
+    """A float JSON can carry (NaN and infinities become None)."""
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def _thin(items: list) -> list:
+    step = max(1, math.ceil(len(items) / POINTS))
+    out = items[::step]
+    if items and out[-1] is not items[-1]:
+        out.append(items[-1])
+    return out
+
+
+def run_row(v: RunView) -> dict:
+    """One line of the runs page."""
+    st = v.summary()
+    cost = sum(u["cost"] for u in st["models"].values())
+    seconds = st["elapsed_seconds"]
+    if st["status"] == "running" and not seconds:  # stored when a controller stops
+        seconds = (datetime.now(UTC).replace(tzinfo=None) - v.run.created_at).total_seconds()
+    rate = st["iterations"] / seconds if seconds > 0 else None
+    return {"name": v.name, "problem": st["problem"], "status": st["status"],
+            "iterations": st["iterations"], "target": st["target_iterations"],
+            "best": _num(st["best_score"]), "initial": _num(st["initial_score"]),
+            "baselines": {k: _num(x) for k, x in st["baselines"].items()},
+            "cost": cost, "max_cost": (v.config or {}).get("max_cost", 0.0),
+            "started": v.run.created_at.isoformat(timespec="seconds") + "Z",
+            "rate": _num(rate)}
+
+
+def run_detail(v: RunView) -> dict:
+    """The run page: progress, outcomes over iterations, models, lineage, grid, prompts."""
+    st = v.summary()
+    counts, series = {"ok": 0, "failed": 0, "duplicate": 0}, []
+    for r, p in zip(v.records(), v.progress(), strict=True):
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        series.append({"iteration": r["iteration"], "best": _num(p["best"]),
+                       "islands": {str(k): _num(x) for k, x in p["islands"].items()},
+                       **counts})
+    chain = v.chain_to_best()
+    by_id = {r["id"]: r for r in v.records(chain)} if chain else {}
+    cells = [{"cell": list(c), "id": i, "score": _num(s)} for c, (i, s) in v.grid().items()]
+    return {**run_row(v), "series": _thin(series), "failures": st["failures"],
+            "duplicates": st["duplicates"], "eval_seconds_saved": st["eval_seconds_saved"],
+            "models": st["models"], "edits": st["edits"], "prompts": st["prompts"],
+            "islands": v.islands(), "grid": cells,
+            "lineage": [{"id": i, "iteration": by_id[i]["iteration"],
+                         "score": _num(by_id[i]["score"]), "mutation": by_id[i]["mutation"]}
+                        for i in chain],
+            "best_id": st["best_id"]}
+
+
+def candidate(v: RunView, candidate_id: int) -> dict:
+    """One candidate: program, diff against its parent, outcome, feedback, its call."""
+    p = v.program(candidate_id)
+    return {"id": p.id, "iteration": p.iteration, "parent_id": p.parent_id,
+            "status": p.status, "score": _num(p.score), "source": p.source,
+            "diff": v.diff(p.id), "mutation": p.mutation, "failure": p.failure,
+            "error": p.error, "artifacts": p.artifacts,
+            "metrics": {k: _num(x) if isinstance(x, float) else x
+                        for k, x in (p.metrics or {}).items()},
+            "call": v.call(p.id)}
+
+
+def curves(views: list[RunView]) -> list[dict]:
+    """The compare page: each run's best score over iterations."""
+    return [{"name": v.name, "curve": _thin([[p["iteration"], _num(p["best"])]
+                                              for p in v.progress()])} for v in views]
