@@ -160,13 +160,9 @@ class RunView(ModelReads):
     # --- lineage ---
 
     def ancestors(self, candidate_id: int) -> list[int]:
-        """The candidate's parent, grandparent, ... up to the initial program
-        (one primary-key lookup per generation, not a read of the whole run)."""
-        chain, at = [], self._parent_of(candidate_id)
-        while at is not None:
-            chain.append(at)
-            at = self._parent_of(at)
-        return chain
+        """The candidate's parent, grandparent, ... up to the initial program (one
+        recursive query, not a read of the whole run)."""
+        return self.store.ancestor_ids(self.run.id, candidate_id)
 
     def descendants(self, candidate_id: int) -> list[int]:
         """Every candidate descended from `candidate_id`, breadth first."""
@@ -177,9 +173,6 @@ class RunView(ModelReads):
             out.append(cid)
             todo += children.get(cid, [])
         return out
-
-    def _parent_of(self, candidate_id: int) -> int | None:
-        return self.store.parent_of(self.run.id, candidate_id)
 
     def chain_to_best(self) -> list[int]:
         """Ids from the initial program to the best candidate, in order."""
@@ -193,13 +186,28 @@ class RunView(ModelReads):
     def progress(self) -> list[dict]:
         """Per iteration: the best score so far, overall and per island."""
         best, per_island, out = float("-inf"), {}, []
-        for r in self.records():
-            if r["status"] == "ok":
-                best = max(best, r["score"])
-                per_island[r["island"]] = max(per_island.get(r["island"], float("-inf")),
-                                              r["score"])
-            out.append({"iteration": r["iteration"], "best": best, "islands": dict(per_island)})
+        for iteration, status, score, island in self.store.score_series(self.run.id):
+            if status == "ok":
+                best = max(best, score)
+                per_island[island] = max(per_island.get(island, float("-inf")), score)
+            out.append({"iteration": iteration, "best": best, "islands": dict(per_island),
+                        "status": status})
         return out
+
+    def overview(self) -> dict:
+        """The run's headline numbers from aggregate queries only (cheap on any size):
+        status, iterations, best, initial, baselines, outcomes, costs per model."""
+        run = self.store.get_run(self.run.name) or self.run
+        counts, usage = self.store.summary(run.id), self.store.model_usage(run.id)
+        best, initial = self.store.best(run.id, 1), self.store.initial(run.id)
+        return {"status": run.status, "iterations": self.store.iteration_count(run.id),
+                "target": run.iterations, "elapsed_seconds": run.elapsed_seconds,
+                "best": best[0].score if best else None, "best_id": best[0].id if best else None,
+                "initial": initial.score if initial else None,
+                "baselines": dict(run.baselines or {}), "models": usage,
+                "cost": sum(u["cost"] for u in usage.values()), "by_status": counts["by_status"],
+                "failures": counts["failures"], "duplicates": counts["duplicates"],
+                "eval_seconds_saved": counts["eval_seconds_saved"]}
 
     def islands(self) -> list[dict]:
         """Per island: candidates evaluated and scored, best and mean score."""

@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime
 
 from adrs.archive import RunView
+from adrs.status import edit_table, prompt_table
 
 POINTS = 1000
 
@@ -25,43 +26,58 @@ def _thin(items: list) -> list:
     return out
 
 
-def run_row(v: RunView) -> dict:
-    """One line of the runs page."""
-    st = v.summary()
-    cost = sum(u["cost"] for u in st["models"].values())
-    seconds = st["elapsed_seconds"]
-    if st["status"] == "running" and not seconds:  # stored when a controller stops
+def run_row(v: RunView, o: dict | None = None) -> dict:
+    """One line of the runs page (aggregate queries only: cheap on any size)."""
+    o = o or v.overview()
+    seconds = o["elapsed_seconds"]
+    if o["status"] == "running" and not seconds:  # stored when a controller stops
         seconds = (datetime.now(UTC).replace(tzinfo=None) - v.run.created_at).total_seconds()
-    rate = st["iterations"] / seconds if seconds > 0 else None
-    return {"name": v.name, "problem": st["problem"], "status": st["status"],
-            "iterations": st["iterations"], "target": st["target_iterations"],
-            "best": _num(st["best_score"]), "initial": _num(st["initial_score"]),
-            "baselines": {k: _num(x) for k, x in st["baselines"].items()},
-            "cost": cost, "max_cost": (v.config or {}).get("max_cost", 0.0),
+    return {"name": v.name, "problem": v.run.problem, "status": o["status"],
+            "iterations": o["iterations"], "target": o["target"], "best": _num(o["best"]),
+            "initial": _num(o["initial"]),
+            "baselines": {k: _num(x) for k, x in o["baselines"].items()},
+            "cost": o["cost"], "max_cost": (v.config or {}).get("max_cost", 0.0),
             "started": v.run.created_at.isoformat(timespec="seconds") + "Z",
-            "rate": _num(rate)}
+            "rate": _num(o["iterations"] / seconds) if seconds > 0 else None}
+
+
+_TABLES: dict[tuple, tuple[list, dict | None]] = {}
+
+
+def _tables(key: tuple, v: RunView) -> tuple[list, dict | None]:
+    """The edits and prompt-variant tables (a pass over every row): recomputed only
+    when the run's candidate count (in `key`) changes."""
+    if key not in _TABLES:
+        if len(_TABLES) > 64:
+            _TABLES.clear()
+        rows = v.store.history(v.run.id)
+        best = v.store.best(v.run.id, 1)
+        _TABLES[key] = (edit_table(rows),
+                        prompt_table(v.store, v.run.id, rows, best[0].id if best else None))
+    return _TABLES[key]
 
 
 def run_detail(v: RunView) -> dict:
     """The run page: progress, outcomes over iterations, models, lineage, grid, prompts."""
-    st = v.summary()
+    o = v.overview()
     counts, series = {"ok": 0, "failed": 0, "duplicate": 0}, []
-    for r, p in zip(v.records(), v.progress(), strict=True):
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-        series.append({"iteration": r["iteration"], "best": _num(p["best"]),
+    for p in v.progress():
+        counts[p["status"]] = counts.get(p["status"], 0) + 1
+        series.append({"iteration": p["iteration"], "best": _num(p["best"]),
                        "islands": {str(k): _num(x) for k, x in p["islands"].items()},
                        **counts})
     chain = v.chain_to_best()
     by_id = {r["id"]: r for r in v.records(chain)} if chain else {}
     cells = [{"cell": list(c), "id": i, "score": _num(s)} for c, (i, s) in v.grid().items()]
-    return {**run_row(v), "series": _thin(series), "failures": st["failures"],
-            "duplicates": st["duplicates"], "eval_seconds_saved": st["eval_seconds_saved"],
-            "models": st["models"], "edits": st["edits"], "prompts": st["prompts"],
+    edits, prompts = _tables((v.store.url, v.run.id, sum(o["by_status"].values())), v)
+    return {**run_row(v, o), "series": _thin(series), "failures": o["failures"],
+            "duplicates": o["duplicates"], "eval_seconds_saved": o["eval_seconds_saved"],
+            "models": o["models"], "edits": edits, "prompts": prompts,
             "islands": v.islands(), "grid": cells,
             "lineage": [{"id": i, "iteration": by_id[i]["iteration"],
                          "score": _num(by_id[i]["score"]), "mutation": by_id[i]["mutation"]}
                         for i in chain],
-            "best_id": st["best_id"]}
+            "best_id": o["best_id"]}
 
 
 def candidate(v: RunView, candidate_id: int) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from adrs.store.models import Candidate, LLMCall
 from adrs.store.records import Status
@@ -26,6 +26,22 @@ class ArchiveReads:
         with self.session() as s:
             return [dict(zip(columns, row, strict=True)) for row in s.execute(q)]
 
+    def score_series(self, run_id: int) -> list[tuple]:
+        """(iteration, status, score, island) of every candidate, in iteration order: the
+        four columns progress curves need, read in one pass."""
+        c = Candidate
+        q = (select(c.iteration, c.status, c.score, c.island)
+             .where(c.run_id == run_id).order_by(c.iteration))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    def iteration_count(self, run_id: int) -> int:
+        """Children recorded (iterations above 0; the initial program and seeded
+        baselines are generation 0)."""
+        q = select(func.count()).where(Candidate.run_id == run_id, Candidate.iteration > 0)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
     def children(self, run_id: int) -> dict[int, list[int]]:
         """Parent id -> its children's ids, in iteration order."""
         q = select(Candidate.id, Candidate.parent_id).where(
@@ -37,12 +53,18 @@ class ArchiveReads:
                 out.setdefault(parent, []).append(cid)
         return out
 
-    def parent_of(self, run_id: int, candidate_id: int) -> int | None:
-        """One primary-key lookup: the candidate's parent id (None for the initial)."""
-        q = select(Candidate.parent_id).where(Candidate.id == candidate_id,
-                                              Candidate.run_id == run_id)
-        with self.session() as s:
-            return s.execute(q).scalar()
+    def ancestor_ids(self, run_id: int, candidate_id: int) -> list[int]:
+        """The candidate's parent, grandparent, ... up to the initial program, in one
+        recursive query (a long run's best has thousands of generations)."""
+        c = Candidate
+        up = (select(c.parent_id.label("id"), c.id.label("child"), literal(1).label("depth"))
+              .where(c.id == candidate_id, c.run_id == run_id).cte("up", recursive=True))
+        step = (select(c.parent_id, c.id, up.c.depth + 1)
+                .join(up, c.id == up.c.id).where(c.run_id == run_id))
+        up = up.union_all(step)
+        q = select(up.c.id).where(up.c.id.is_not(None)).order_by(up.c.depth)
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(q)]
 
     def island_stats(self, run_id: int) -> list[dict]:
         """Per island: candidates evaluated (duplicates aside), scored, best, mean."""
