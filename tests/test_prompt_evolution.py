@@ -105,8 +105,8 @@ def test_a_variant_is_retired_when_it_stops_paying_and_the_bandit_prefers_the_pa
     pool.add(Variant(1, 0, None, "", "", "seed", 0))
     pool.add(Variant(2, 0, 1, "", "good advice", "meta: m", 10))
     for _ in range(6):
-        pool.credit(1, 0.0, "ok", 0.01)
-        pool.credit(2, 0.5, "ok", 0.01)
+        pool.credit(1, 0.0, "ok")
+        pool.credit(2, 0.5, "ok")
     assert [v.id for v in pool.to_retire(0, 20)] == [1]
     rng = np.random.default_rng(0)
     assert pool.choose(0, 20, rng).id == 2

@@ -36,7 +36,6 @@ class Variant:
     valid: int = 0
     improved: int = 0
     reward: float = 0.0
-    cost: float = 0.0
     since_improvement: int = 0  # children since its last improvement
 
     def in_use(self, i: int) -> bool:
@@ -47,15 +46,6 @@ class Variant:
     def mean(self) -> float:
         """Its mean reward, the prior counted as one child."""
         return (self.reward + PRIOR) / (self.children + 1)
-
-    def summary(self) -> dict:
-        """The numbers `adrs status` and the archive API show for it."""
-        per = self.cost / self.improved if self.improved else None
-        return {"id": self.id, "island": self.island, "parent_id": self.parent_id,
-                "author": self.author, "iteration": self.iteration,
-                "retired_at": self.retired_at, "children": self.children,
-                "valid": self.valid, "improved": self.improved,
-                "mean_reward": round(self.mean, 4), "cost_per_improvement": per}
 
 
 class VariantPool:
@@ -83,7 +73,7 @@ class VariantPool:
                   + 1e-9 * rng.random() for v in arms]
         return arms[int(np.argmax(scores))]
 
-    def credit(self, variant_id: int | None, gain: float, status: str, cost: float) -> None:
+    def credit(self, variant_id: int | None, gain: float, status: str) -> None:
         """A revealed child of `variant_id`'s prompt."""
         v = self.variants.get(variant_id)
         if v is None:
@@ -92,7 +82,6 @@ class VariantPool:
         v.children += 1
         v.valid += status == "ok"
         v.improved += improved
-        v.cost += cost
         v.reward += 1.0 if improved else VALID if status == "ok" else \
             DUPLICATE if status == "duplicate" else 0.0
         v.since_improvement = 0 if improved else v.since_improvement + 1
@@ -117,11 +106,3 @@ class VariantPool:
             left.remove(weakest)
             gone.append(weakest)
         return gone
-
-    def lineage(self, variant_id: int | None) -> list[Variant]:
-        """The variant and its ancestors, newest first."""
-        out = []
-        while variant_id in self.variants:
-            out.append(self.variants[variant_id])
-            variant_id = self.variants[variant_id].parent_id
-        return out

@@ -67,7 +67,7 @@ class PromptEvolution:
         examples."""
         if row.iteration <= 0:
             return
-        self.pool.credit(row.prompt_variant_id, gain, row.status, row.cost)
+        self.pool.credit(row.prompt_variant_id, gain, row.status)
         self.notes.follow(row.island, row.iteration, row.status == "ok" and gain > 0)
         if row.island in self.recent:
             self.recent[row.island].append((row, gain))
@@ -147,11 +147,6 @@ class PromptEvolution:
             self.run_id, island=island, parent_id=parent_id, system=system,
             instruction=instruction, author=author, iteration=iteration, llm_call_id=call_id)
         self.pool.add(Variant(vid, island, parent_id, system, instruction, author, iteration))
-
-    def table(self) -> list[dict]:
-        """Every variant's record, most rewarding first (`adrs status`, the archive)."""
-        rows = [v.summary() for v in self.pool.variants.values()]
-        return sorted(rows, key=lambda r: (-r["mean_reward"], r["id"]))
 
 
 def meta_asker(mutator, cfg) -> tuple[object, str]:
