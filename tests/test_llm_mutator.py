@@ -268,7 +268,9 @@ def test_after_a_pause_one_probe_call_goes_first_not_the_whole_queue(make_ctx, t
             "concurrency": 8, "breaker_failures": 1, "breaker_seconds": 0.5})
         Search(ctx, progress=False).run()
     assert len(stamps) == 10
-    assert stamps[8] - stamps[1] >= 0.2 + 0.5  # the failures' replies, then the pause
+    # the earliest failure's reply came 0.2 s after the first admission, then the pause;
+    # the burst's later admissions may lag the first on a loaded machine
+    assert stamps[8] - stamps[0] >= 0.2 + 0.5
     assert stamps[9] - stamps[8] >= 0.2  # the probe's reply came first (its latency)
 
 
