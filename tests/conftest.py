@@ -87,12 +87,14 @@ def _pg_bin(name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url():
+def postgres():
     """A real PostgreSQL server for this test session, on loopback; skipped (with the
-    reason) only when no server binary is installed (.ci/run installs one)."""
+    reason) only when no server binary is installed (.ci/run installs one). Its `url`,
+    and `stop()` / `start()` for the tests of a server going away under a run."""
     import os
     import socket
     import subprocess
+    import types
 
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
@@ -113,12 +115,40 @@ def postgres_url():
     run = lambda *args: subprocess.run([*as_user, *args], check=True,  # noqa: E731
                                        capture_output=True, timeout=120)
     run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    run(pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start", "-o",
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off")
+    server = types.SimpleNamespace(
+        url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/adrs",
+        start=lambda: run(pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start",
+                          "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+                          "-c fsync=off"),
+        stop=lambda: run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"))
+    server.start()
     try:
         run(_pg_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port),
             "-U", "postgres", "adrs")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/adrs"
+        yield server
     finally:
-        run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=120)  # a test may have stopped it
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres):
+    """The session's PostgreSQL server's URL (running: a test that stops it restarts it)."""
+    return postgres.url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres, request):
+    """A new, empty database on the session's server, for a test that reads whole tables."""
+    import re
+
+    from sqlalchemy import create_engine
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:50]
+    admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'drop database if exists "{name}"')
+        conn.exec_driver_sql(f'create database "{name}"')
+    admin.dispose()
+    return postgres.url.rsplit("/", 1)[0] + "/" + name

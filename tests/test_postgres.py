@@ -65,3 +65,69 @@ def test_tuning_studies_live_in_the_postgres_database(postgres_url, tmp_path):
     cid, result = tune_candidate(ctx, ctx.store.initial(ctx.run.id).id, 6)
     study = optuna.load_study(study_name=result.study_name, storage=postgres_url)
     assert len(study.trials) == 6 and ctx.store.get_candidate(cid).parent_id is not None
+
+
+def _restart_when_stored(postgres, url, name, count, down_seconds):
+    """Stop the server once the run has `count` candidates, start it again after
+    `down_seconds` (None: leave it stopped)."""
+    import threading
+    import time
+
+    def watch():
+        engine = create_engine(url)
+        while True:
+            try:
+                with engine.connect() as conn:
+                    n = conn.exec_driver_sql(
+                        "select count(*) from candidates c join runs r on r.id = c.run_id "
+                        f"where r.name = '{name}'").scalar()
+            except DBAPIError:  # the run has not made its tables yet
+                n = 0
+            if n >= count:
+                break
+            time.sleep(0.02)
+        engine.dispose()
+        postgres.stop()
+        if down_seconds is not None:
+            time.sleep(down_seconds)
+            postgres.start()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_run_rides_out_a_postgres_restart_and_equals_an_undisturbed_run(
+        postgres, tmp_path, capfd):
+    _run("lite-restart", None, tmp_path, 80)
+    sqlite_url = f"sqlite:///{tmp_path / 'lite-restart' / 'adrs.db'}"
+    watcher = _restart_when_stored(postgres, postgres.url, "pg-restart", 20, 3.0)
+    _run("pg-restart", postgres.url, tmp_path, 80)
+    watcher.join(timeout=60)
+    assert not watcher.is_alive()
+    err = capfd.readouterr().err
+    assert "lost the database" in err and "reconnected" in err  # it did go away mid-run
+    assert _rows(postgres.url, "pg-restart") == _rows(sqlite_url, "lite-restart")
+
+
+def test_a_server_that_stays_away_stops_the_run_clearly_and_resume_finishes_it(
+        postgres, tmp_path, monkeypatch):
+    import time
+
+    from adrs.errors import UserError
+
+    _run("lite-away", None, tmp_path, 60)
+    monkeypatch.setenv("ADRS_DB_WAIT", "2")
+    watcher = _restart_when_stored(postgres, postgres.url, "pg-away", 15, None)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError, match="lost the database .* for over 2 s.*adrs resume"):
+            _run("pg-away", postgres.url, tmp_path, 60)
+        assert time.monotonic() - started < 40  # bounded: not a hang
+    finally:
+        watcher.join(timeout=60)
+        postgres.start()
+    resumed = resume_run("pg-away", db=postgres.url, archive=tmp_path, iterations=60)
+    Search(resumed, progress=False).run()
+    assert _rows(postgres.url, "pg-away") == _rows(
+        f"sqlite:///{tmp_path / 'lite-away' / 'adrs.db'}", "lite-away")

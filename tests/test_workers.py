@@ -70,8 +70,10 @@ def test_two_workers_on_postgres_share_a_run(postgres_url, tmp_path):
     _two_workers_share_a_run(postgres_url, tmp_path)
 
 
-def test_a_killed_workers_job_is_taken_over(tmp_path):
-    db = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_killed_workers_job_is_taken_over(backend, tmp_path, request):
+    db = (f"sqlite:///{tmp_path / 'shared.db'}" if backend == "sqlite"
+          else request.getfixturevalue("fresh_postgres_url"))
     local = _local(tmp_path, 20)
     ctx, controller = _controller(db, tmp_path, 20)
     doomed = _worker("doomed", db, tmp_path)

@@ -30,6 +30,7 @@ from adrs.store.events_table import EventRows
 from adrs.store.job_queue import JobRows
 from adrs.store.models import VERSION_TABLE
 from adrs.store.prompts_table import PromptRows
+from adrs.store.reconnect import wait_seconds, wrap_public_methods
 from adrs.store.runs_table import RunRows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -72,8 +73,10 @@ def _adopt_legacy_version_table(conn) -> None:
 def _engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-        engine = create_engine(url, connect_args={"timeout": 30}
-                               if parsed.get_backend_name() == "sqlite" else {})
+        lite = parsed.get_backend_name() == "sqlite"
+        # a server's pooled connections may have died (a restart): test each on checkout
+        engine = create_engine(url, connect_args={"timeout": 30} if lite else {},
+                               pool_pre_ping=not lite)
     except NoSuchModuleError:  # a subclass of ArgumentError, so it comes first
         raise UserError(f"unknown database type in {_shown(url)}; "
                         "use sqlite:// or postgresql://") from None
@@ -117,8 +120,9 @@ def read_only_engine(where: str | Path, db_file: str):
                         "database URL")
     url = make_url(str(where))
     if url.get_backend_name() == "postgresql":  # every transaction read-only, server-side
-        return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
-    return create_engine(url)
+        return create_engine(url, pool_pre_ping=True,
+                             connect_args={"options": "-c default_transaction_read_only=on"})
+    return create_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -142,6 +146,7 @@ class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, PromptRows, Ar
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.reconnect_seconds, self.waiting = wait_seconds(), False  # see reconnect.py
         self._session = sessionmaker(engine, expire_on_commit=False)
 
     @property
@@ -172,3 +177,6 @@ class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, PromptRows, Ar
         """Copy this SQLite database, whole and consistent, over `target`'s (replay)."""
         with self.engine.connect() as a, target.engine.connect() as b:
             a.connection.dbapi_connection.backup(b.connection.dbapi_connection)
+
+
+wrap_public_methods(Store)
