@@ -239,6 +239,23 @@ def judging_key_hex() -> str | None:
     return os.environ.get(JUDGING_KEY_ENV) or None
 
 
+DB_WAIT_ENV = "ADRS_DB_WAIT"  # seconds a Store waits for a lost database server
+
+
+def db_wait_seconds(default: float = 60.0) -> float:
+    """$ADRS_DB_WAIT: how long a Store rides out a lost database server (the database
+    is opened before any configuration is read, so it is not a [section] key)."""
+    raw = os.environ.get(DB_WAIT_ENV, "").strip()
+    try:
+        seconds = float(raw) if raw else default
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UserError(f"${DB_WAIT_ENV}={raw!r} is not a number of seconds; set it to "
+                        "e.g. 60, or unset it")
+    return seconds
+
+
 def _forget_models(merged: dict, layer: dict) -> None:
     """A layer that names the model (or an ensemble) replaces the lower layers' choice
     whole: the user's `model` is not overridden by a problem folder's ensemble, and two

@@ -15,6 +15,7 @@ from adrs import artifacts
 from adrs.config import Limits
 from adrs.hashing import functional_hash
 from adrs.problem import Problem
+from adrs.problem_files import files_of
 from adrs.sandbox import Outcome, run_candidate
 
 
@@ -31,6 +32,7 @@ class Evaluation:
     functional_hash: str | None = None
     probe_seconds: float = 0.0
     artifacts: dict | None = None  # the evaluator's text feedback (adrs.artifacts)
+    node: str = ""  # where the sandbox ran (Outcome.node)
 
 
 RETRIED = "evaluated twice: its warm sandbox template died during the first run"
@@ -56,6 +58,7 @@ RUNNER: ContextVar = ContextVar("adrs_runner", default=run_here)
 def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...] = (),
              gate: HashGate | None = None, probe: bool = True) -> Evaluation:
     """Probe (when the problem has probes), then evaluate fully unless `gate` says stop."""
+    files_of(str(problem.root), deny_read).check()  # the files the run started with
     seen: list[str] = []
 
     def on_probe(outputs: list) -> bool:
@@ -68,7 +71,7 @@ def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str
         _score(problem, out)
     if out.retried:  # recorded with the candidate, shown wherever its feedback is
         ev = replace(ev, artifacts={**(ev.artifacts or {}), "sandbox": RETRIED})
-    return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds)
+    return replace(ev, functional_hash=fh, probe_seconds=out.probe_seconds, node=out.node)
 
 
 def _score(problem: Problem, out: Outcome) -> Evaluation:

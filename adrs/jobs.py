@@ -13,9 +13,11 @@ outcome is accepted once, from the worker holding the job.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from adrs.config import Limits
+from adrs.errors import UserError
 from adrs.sandbox import Outcome
 from adrs.sandbox import decode_data as decode
 from adrs.sandbox import encode_data as encode
@@ -27,9 +29,11 @@ POLL = 0.02  # seconds between looks at a job's row
 
 
 def queue(store: Store, run_id: int, seq: int, source: str, limits: Limits,
-          deny: tuple[str, ...], probe: bool) -> int:
-    """Queue one evaluation for `adrs worker`s; returns the job's id."""
-    request = {"limits": limits.__dict__, "deny_read": list(deny), "probe": probe}
+          deny: tuple[str, ...], probe: bool, problem: str = "") -> int:
+    """Queue one evaluation for `adrs worker`s; returns the job's id. `problem` is the
+    digest of the controller's problem folder: a worker with other files refuses it."""
+    request = {"limits": limits.__dict__, "deny_read": list(deny), "probe": probe,
+               "problem": problem}
     return store.queue_job(run_id, seq, source, request)
 
 
@@ -41,9 +45,10 @@ class Cancelled(Exception):
 
 
 def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limits,
-                 deny: tuple[str, ...], probe: bool, on_probe, stop) -> Outcome:
+                 deny: tuple[str, ...], probe: bool, on_probe, stop, problem: str = "",
+                 ) -> Outcome:
     """Queue a sandboxed run, answer its probe gate here, and wait for its outcome."""
-    job = queue(store, run_id, seq, source, limits, deny, probe)
+    job = queue(store, run_id, seq, source, limits, deny, probe, problem)
     decided_at = None
     while True:
         if stop.is_set():
@@ -51,7 +56,7 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
             raise Cancelled(f"job {job} withdrawn")
         row = store.job(job)
         if row.status == JobStatus.DONE:
-            return _outcome(row.outcome)
+            return replace(_outcome(row.outcome), node=row.worker or "")
         if row.status == JobStatus.PROBED and row.decision is None and row.probe != decided_at:
             decided_at = row.probe  # a re-queued job probes again: decide again
             go = on_probe([decode(o) for o in row.probe["outputs"]])
@@ -60,6 +65,22 @@ def run_remotely(store: Store, run_id: int, seq: int, source: str, limits: Limit
 
 
 # --- the worker's side ---
+
+
+def refuse_other_files(store: Store, job, worker: str, files) -> None:
+    """A worker whose problem folder differs from the controller's, or changed since it
+    started, gives the job back and stops: it would judge against other files."""
+    try:
+        files.check()
+        theirs = job.request.get("problem") or files.digest
+        if theirs != files.digest:
+            raise UserError(
+                f"worker {worker}: its problem folder {files.root} differs from the "
+                f"controller's (files {files.digest[:12]} here, {theirs[:12]} there); give "
+                "it the same files (same commit, or copy the folder) and start it again")
+    except UserError:
+        store.set_job(job.id, worker, status=JobStatus.QUEUED, decision=None, probe=None)
+        raise
 
 
 def post_probe(store: Store, job_id: int, worker: str, outputs: list) -> bool:

@@ -41,6 +41,7 @@ def run_status(store: Store, run: RunRow) -> dict:
         "probe_seconds": counts["probe_seconds"],
         "eval_seconds_saved": counts["eval_seconds_saved"],
         "models": store.model_usage(run.id),
+        "nodes": store.work_per_node(run.id),
         "structures": _structures(store, run),
         "edits": edit_table(rows),
         "prompts": prompt_table(store, run.id, rows, best[0].id if best else None),
@@ -110,6 +111,9 @@ def format_status(st: dict) -> str:
                      f"{u['mean_latency_seconds']:.2f} s mean latency"
                      + (f"; tokens of {u['estimated_calls']} calls estimated from the text "
                         "(the server reported no usable usage)" if u["estimated_calls"] else ""))
+    for node, w in st.get("nodes", {}).items():
+        lines.append(f"node       {node}: {w['evaluations']} evaluations ({w['failed']} failed),"
+                     f" {w['seconds']:.1f} s in sandboxes")
     if st["models"]:
         lines.append(f"llm cost   ${sum(u['cost'] for u in st['models'].values()):.4f} in total")
     lines.append(f"database   {st['db']}")

@@ -140,7 +140,8 @@ def tune_candidate(ctx: RunContext, candidate_id: int, trials: int) -> tuple[int
         iteration=iteration, source=result.source, syntactic_hash=syntactic_hash(result.source),
         status=ev.status, parent_id=parent.id, generation=parent.generation + 1,
         island=parent.island, score=ev.score, metrics=ev.metrics, failure=ev.failure,
-        error=ev.error, eval_seconds=ev.seconds, artifacts=ev.artifacts,
+        error=ev.error, eval_seconds=ev.seconds, evaluated_on=ev.node or None,
+        artifacts=ev.artifacts,
         mutation=f"tuned constants ({trials} trials, optuna study {name})")
     cid = ctx.store.add_candidate(ctx.run.id, record)
     # the run now covers the new iteration, so resume does not generate it again

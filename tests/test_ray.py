@@ -57,12 +57,15 @@ def test_a_replayed_llm_run_is_the_same_on_ray_and_the_local_pool(tmp_path):
 
 def test_ray_tasks_evaluate_in_warm_templates():
     from adrs.executors.ray import RayExecutor
+    from adrs.problem import load_problem
     from adrs.sandbox import Limits, encode_cases
 
     executor = RayExecutor()
     try:
+        folder = executor._folder(load_problem(FIXTURES / "target_number", "test"), ())
         task = executor._task.remote("def f(x):\n    return x + 1\n", "f",
-                                     encode_cases([{"x": 1.0}]), Limits(), (), None, (), ())
+                                     encode_cases([{"x": 1.0}]), Limits(), (), None, (),
+                                     folder, ())
         out = ray.get(task)
     finally:
         executor.shutdown()

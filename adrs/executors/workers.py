@@ -15,6 +15,7 @@ from functools import partial
 
 from adrs import jobs
 from adrs.executors.base import Executor
+from adrs.problem_files import files_of
 from adrs.store import Store
 
 
@@ -36,7 +37,7 @@ class WorkersExecutor(Executor):
     def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
         return jobs.run_remotely(self.store, self.run_id, seq, source, limits, deny_read,
                                  probe and problem.probes_json is not None, on_probe,
-                                 self._stop)
+                                 self._stop, files_of(str(problem.root), deny_read).digest)
 
     def shutdown(self, cancel: bool = False) -> None:
         """As Executor's; `cancel` also withdraws the jobs no worker has finished."""
@@ -68,11 +69,13 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
                 return done
             time.sleep(0.05)
             continue
+        req = job.request
+        jobs.refuse_other_files(store, job, name,
+                                files_of(str(problem.root), tuple(req["deny_read"])))
         beat = threading.Event()
         pulse = threading.Thread(target=_pulse, args=(store, job.id, name, beat), daemon=True)
         pulse.start()
         try:
-            req = job.request
             gate = partial(jobs.post_probe, store, job.id, name)
             out = run_candidate(job.source, problem.evaluator.entrypoint, problem.cases_json,
                                 replace(Limits(**req["limits"]), **(sandbox or {})),

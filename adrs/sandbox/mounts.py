@@ -99,14 +99,24 @@ def plan(disk_mb: int, share: tuple[str, ...] = (), hide: tuple[str, ...] = ()) 
     ops += [("bind", os.path.realpath(f"/etc/{n}"), f"/etc/{n}") for n in ETC
             if os.path.exists(f"/etc/{n}")]
     ops += [("bind", p, p) for p in SYS if os.path.isdir(p)]
-    shared = [os.path.realpath(p) for p in share if os.path.isdir(p)]
+    shared = dict(_shared(share))
     bound = _outermost([*python_dirs(), *shared, str(BOX)])
     hidden = tuple(os.path.realpath(p) for p in hide if os.path.exists(p))
-    ops += [("bind", _source(p, hidden) if p in shared else p, p) for p in bound
+    ops += [("bind", _source(shared[p], hidden) if p in shared else p, p) for p in bound
             if not _under(p, ("/usr",))]
     ops += [("dev", "/dev", size), ("proc", "/proc")]
     ops += [("hide", p) for p in hidden if _under(p, bound)]
     return tuple(ops)
+
+
+def _shared(share):
+    """(where the sandbox sees it, what is bound there) for each folder of `share`: a path
+    is bound where it is; a (path, copy) pair binds the copy at the path (a problem
+    folder unpacked on a node that has no copy of its own)."""
+    for entry in share:
+        dest, src = (entry, entry) if isinstance(entry, str) else entry
+        if os.path.isdir(src):
+            yield os.path.realpath(dest), os.path.realpath(src)
 
 
 def under_scratch(ops: tuple) -> tuple[str, ...]:

@@ -59,6 +59,7 @@ class Outcome:
     log: str = ""  # the tail of what the child printed
     retried: bool = False  # its warm template died during the run; this is the second run
     warm: bool = False  # it ran in a fork of a warm template (warm.py), not a cold start
+    node: str = ""  # the machine that ran it, as its executor names it ("": this one)
 
 
 # Called with the decoded probe outputs; returns True to go on with the full evaluation.

@@ -122,7 +122,7 @@ class Pipeline:
         ev, same_as = child.future.result()
         rec = replace(child.record, status=ev.status, score=ev.score, metrics=ev.metrics,
                       failure=ev.failure, error=ev.error, eval_seconds=ev.seconds,
-                      artifacts=ev.artifacts,
+                      artifacts=ev.artifacts, evaluated_on=ev.node or None,
                       functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
         if same_as is None:
             self._settle(child, self.record(rec))

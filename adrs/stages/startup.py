@@ -55,7 +55,8 @@ def ensure_initial(ctx: RunContext, pipeline: Pipeline) -> CandidateRow | Candid
         initial = CandidateRecord(
             iteration=0, source=source, syntactic_hash=syntactic_hash(source),
             status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
-            error=ev.error, eval_seconds=ev.seconds, mutation="initial program",
+            error=ev.error, eval_seconds=ev.seconds, evaluated_on=ev.node or None,
+            mutation="initial program",
             artifacts=ev.artifacts,
             functional_hash=ev.functional_hash, probe_seconds=ev.probe_seconds)
         pipeline.dups.seen(initial.syntactic_hash, pipeline.record(initial))
@@ -85,7 +86,8 @@ def seed_baselines(ctx: RunContext, pipeline: Pipeline) -> dict[str, float | Non
         record = CandidateRecord(
             iteration=i, source=sources[i], syntactic_hash=syntactic_hash(sources[i]),
             status=ev.status, score=ev.score, metrics=ev.metrics, failure=ev.failure,
-            error=ev.error, eval_seconds=ev.seconds, mutation=f"baseline {todo[i]}",
+            error=ev.error, eval_seconds=ev.seconds, evaluated_on=ev.node or None,
+            mutation=f"baseline {todo[i]}",
             artifacts=ev.artifacts, functional_hash=ev.functional_hash,
             probe_seconds=ev.probe_seconds)
         pipeline.dups.seen(record.syntactic_hash, pipeline.record(record))

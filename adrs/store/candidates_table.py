@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.orm import aliased
 
 from adrs.store.models import Candidate, LLMCall
@@ -89,6 +89,18 @@ class CandidateRows:
                  .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]
+
+    def work_per_node(self, run_id: int) -> dict[str, dict]:
+        """Per node (Ray) or worker that ran sandboxes: evaluations, failed ones, seconds."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Candidate.evaluated_on, func.count(),
+                       func.sum(func.cast(Candidate.status == Status.FAILED, Integer)),
+                       func.coalesce(func.sum(Candidate.eval_seconds), 0.0))
+                .where(Candidate.run_id == run_id, Candidate.evaluated_on.is_not(None))
+                .group_by(Candidate.evaluated_on)).all()
+        return {node: {"evaluations": n, "failed": int(failed or 0), "seconds": float(sec)}
+                for node, n, failed, sec in sorted(rows)}
 
     def summary(self, run_id: int) -> dict:
         """Counts by status, failure reason and duplicate kind; time spent and saved."""

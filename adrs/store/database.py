@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adrs.config import db_wait_seconds
 from adrs.errors import UserError
 from adrs.store.archive_reads import ArchiveReads
 from adrs.store.calls_table import CallRows
@@ -30,7 +31,7 @@ from adrs.store.events_table import EventRows
 from adrs.store.job_queue import JobRows
 from adrs.store.models import VERSION_TABLE
 from adrs.store.prompts_table import PromptRows
-from adrs.store.reconnect import wait_seconds, wrap_public_methods
+from adrs.store.reconnect import wrap_public_methods
 from adrs.store.runs_table import RunRows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -146,7 +147,7 @@ class Store(RunRows, CandidateRows, CallRows, EventRows, JobRows, PromptRows, Ar
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.reconnect_seconds, self.waiting = wait_seconds(), False  # see reconnect.py
+        self.reconnect_seconds, self.waiting = db_wait_seconds(), False  # see reconnect.py
         self._session = sessionmaker(engine, expire_on_commit=False)
 
     @property

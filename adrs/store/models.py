@@ -126,6 +126,8 @@ class Candidate(Base):
     probe_seconds: Mapped[float | None] = mapped_column(Float)
     # the prompt variant its LLM call was written from (evolving prompts), if any
     prompt_variant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the node (Ray) or `adrs worker` that ran its sandbox; None: the controller's machine
+    evaluated_on: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -3,32 +3,19 @@
 Every public Store method is one transaction (or a read), so a method that failed
 because the connection was lost rolled back and can be called again. `reconnecting`
 wraps them: on a lost connection it waits and retries, for at most
-`Store.reconnect_seconds` (env ADRS_DB_WAIT, default 60), then raises a UserError
+`Store.reconnect_seconds` ($ADRS_DB_WAIT, default 60), then raises a UserError
 saying what happened and how to go on. SQLite is a local file: nothing to wait for.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import time
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from adrs.errors import UserError
-
-DEFAULT_WAIT = 60.0
-
-
-def wait_seconds() -> float:
-    """How long a Store waits for a lost database server (ADRS_DB_WAIT)."""
-    raw = os.environ.get("ADRS_DB_WAIT", "")
-    try:
-        return float(raw) if raw else DEFAULT_WAIT
-    except ValueError:
-        raise UserError(f"ADRS_DB_WAIT={raw!r} is not a number of seconds; "
-                        "set it to e.g. 60") from None
 
 
 def lost_connection(exc: BaseException) -> bool:
@@ -70,7 +57,7 @@ def _wait_or_give_up(store, exc: DBAPIError, deadline: float) -> None:
         raise UserError(
             f"lost the database {store.url} for over {store.reconnect_seconds:g} s "
             f"({_first_line(exc)}); stopped. Nothing stored is lost: once the server is "
-            "back, `adrs resume` continues (ADRS_DB_WAIT sets how long to wait)") from None
+            "back, `adrs resume` continues ($ADRS_DB_WAIT sets how long to wait)") from None
     if not store.waiting:
         store.waiting = True
         print(f"adrs: lost the database {store.url} ({_first_line(exc)}); reconnecting "

@@ -73,6 +73,7 @@ class CandidateRecord:
     probe_seconds: float | None = None
     artifacts: dict | None = None  # the evaluator's text feedback, name -> text
     prompt_variant_id: int | None = None  # the prompt variant behind its LLM call
+    evaluated_on: str | None = None  # the node (Ray) or worker that ran its sandbox
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,155 @@
+"""A real multi-node Ray cluster on this machine (tests/ray_nodes.py): the head runs
+only the controller, two other raylets evaluate, in mount namespaces where the
+problem folder does not exist. A node killed with SIGKILL mid-run loses no
+iteration and costs no second LLM reply; a node that cannot sandbox is refused."""
+
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from sqlalchemy import create_engine
+
+from adrs.errors import UserError
+from adrs.loop import Search
+from adrs.mutate.fake_server import FakeOpenAIServer
+from adrs.runs import start_run
+
+ray = pytest.importorskip("ray", reason="pip install 'adrs[ray]'")
+sys.path.insert(0, str(Path(__file__).parent))
+from ray_nodes import ENV, LocalCluster  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ROWS = ("select iteration, syntactic_hash, status, score, functional_hash, failure "
+        "from candidates order by iteration")
+
+
+@pytest.fixture(scope="module")
+def head_only(tmp_path_factory):
+    """A copy of the waiting problem in a folder that only the head has."""
+    base = Path(tmp_path_factory.mktemp("head-only"))
+    shutil.copytree(FIXTURES / "waiting_number", base / "waiting_number")
+    return base
+
+
+@pytest.fixture(scope="module")
+def cluster(head_only, tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    nodes = LocalCluster(tmp_path_factory.mktemp("ray-logs"))
+    try:
+        for _ in range(2):
+            nodes.add_node(cpus=1, hide=(str(head_only),))
+        ray.init(address=nodes.address, log_to_driver=False, configure_logging=False)
+        nodes.wait_for(ray, cpus=2)
+        yield nodes
+    finally:
+        ray.shutdown()
+        nodes.shutdown()
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def _start(problem, tmp_path, name, executor, **overrides):
+    return start_run(str(problem), name=name, db=None, archive=tmp_path, config_file=None,
+                     overrides={"executor": executor, **overrides})
+
+
+def _rows(ctx, sql=ROWS):
+    with create_engine(ctx.store.url).connect() as conn:
+        return conn.exec_driver_sql(sql).fetchall()
+
+
+def _node_ids() -> dict[str, bool]:
+    """Alive state of each node, by the first 8 hex digits of its id."""
+    return {n["NodeID"][:8]: n["Alive"] for n in ray.nodes()}
+
+
+def test_evaluations_run_on_the_other_nodes_from_a_folder_only_the_head_has(
+        cluster, head_only, tmp_path):
+    problem = head_only / "waiting_number"
+    local = _start(problem, tmp_path, "local", "local", iterations=16)
+    Search(local, progress=False).run()
+    remote = _start(problem, tmp_path, "remote", "ray", iterations=16)
+    Search(remote, progress=False).run()
+    assert _rows(remote) == _rows(local)
+    assert all(r[2] != "failed" for r in _rows(remote))  # the harness read wait.json
+    where = [on for (on,) in _rows(remote, "select evaluated_on from candidates")]
+    assert None not in where  # the initial program too: nothing evaluated on the head
+    head = next(n["NodeID"][:8] for n in ray.nodes() if not n["Resources"].get("CPU"))
+    used = {on.rsplit(":", 1)[1] for on in where}
+    assert head not in used and len(used) == 2, used  # both evaluating nodes took work
+
+
+def test_a_node_killed_mid_run_loses_nothing_and_pays_no_llm_reply_twice(
+        cluster, head_only, tmp_path, capfd):
+    problem, iterations = head_only / "waiting_number", 24
+    llm = {"kind": "llm", "model": "fake", "max_retries": 0}
+    with FakeOpenAIServer() as server:
+        calm = _start(problem, tmp_path, "calm", "local", iterations=iterations,
+                      mutator={**llm, "base_url": server.url})
+        Search(calm, progress=False).run()
+    before = set(_node_ids())
+    doomed = cluster.add_node(cpus=1, hide=(str(head_only),))
+    cluster.wait_for(ray, cpus=3)
+    (doomed_id,) = set(_node_ids()) - before
+    with FakeOpenAIServer() as server:
+        ctx = _start(problem, tmp_path, "stormy", "ray", iterations=iterations,
+                     mutator={**llm, "base_url": server.url})
+        run = threading.Thread(target=Search(ctx, progress=False).run)
+        run.start()
+        tree = _kill_once_it_evaluated(cluster, doomed, doomed_id, ctx)
+        run.join(240)
+        assert not run.is_alive()
+        requests = len(server.requests)
+    assert "an evaluation was lost with its node" in capfd.readouterr().err  # and re-run
+    assert ctx.store.get_run("stormy").status == "finished"
+    assert _rows(ctx) == _rows(calm)  # the undisturbed run's archive
+    assert requests == iterations  # one reply per iteration: none paid twice
+    calls = _rows(ctx, "select count(*) from llm_calls")[0][0]
+    assert calls == iterations
+    time.sleep(1.0)  # every process of the killed node died with it, sandboxes included
+    assert not [p for p in tree if os.path.exists(f"/proc/{p}")]
+
+
+def _kill_once_it_evaluated(cluster, node, node_id, ctx, timeout=120.0) -> list[int]:
+    """SIGKILL `node` once it has evaluated a candidate (more are queued for it: the run
+    keeps 8 in flight on 3 CPUs, each waiting 0.3 s); the pids killed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = {on.rsplit(":", 1)[1] for (on,) in _rows(
+            ctx, "select evaluated_on from candidates where evaluated_on is not null")}
+        if node_id in done:
+            return cluster.kill(node)
+        time.sleep(0.02)
+    raise AssertionError("the new node never evaluated a candidate")
+
+
+def test_a_node_that_cannot_sandbox_is_refused_with_its_name(tmp_path):
+    """A cluster of its own: one node whose PATH has no bubblewrap, and a run that asks
+    for bubblewrap: the run stops, naming the node and the fix."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("needs bubblewrap on the controller (apt install bubblewrap)")
+    ray.shutdown()  # the module's cluster: reconnected by nothing after this test
+    saved = os.environ.get("PATH", "")
+    lone = LocalCluster(tmp_path / "logs")
+    try:
+        os.environ["PATH"] = os.path.dirname(sys.executable)  # the node's: no bwrap
+        lone.env = {**lone.env, "PATH": os.environ["PATH"]}
+        lone.add_node(cpus=1)
+        os.environ["PATH"] = saved
+        ray.init(address=lone.address, log_to_driver=False, configure_logging=False)
+        lone.wait_for(ray, cpus=1)
+        ctx = _start(FIXTURES / "target_number", tmp_path, "refused", "ray", iterations=4,
+                     sandbox={"mode": "bwrap"})
+        with pytest.raises(UserError, match=r"node \S+:[0-9a-f]{8} cannot sandbox candidates"
+                                            r": .*bubblewrap.*apt install bubblewrap"):
+            Search(ctx, progress=False).run()
+    finally:
+        os.environ["PATH"] = saved
+        ray.shutdown()
+        lone.shutdown()
