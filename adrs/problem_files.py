@@ -26,6 +26,7 @@ from pathlib import Path
 from adrs.errors import UserError
 
 CHECK_EVERY = 0.25  # seconds between two looks at the folder's file sizes and times
+HASHED_MB = 16  # larger files count by size and modification time, not by their bytes
 MAX_PACKAGE_MB = 256
 
 
@@ -94,9 +95,13 @@ class ProblemFiles:
     def _hash(self, stats: dict) -> str:
         h = hashlib.sha256()
         for rel in sorted(stats):
-            mode = stats[rel][0]
+            mode, size, mtime = stats[rel]
             h.update(f"{rel}\0{mode & 0o111 != 0}\0".encode())
-            if not os.path.isdir(os.path.join(self.root, rel)):
+            if os.path.isdir(os.path.join(self.root, rel)):
+                continue
+            if size > HASHED_MB << 20:  # reading gigabytes at every start costs too much
+                h.update(f"{size}:{mtime}".encode())
+            else:
                 h.update(Path(self.root, rel).read_bytes())
         return h.hexdigest()
 

@@ -11,6 +11,7 @@ from adrs import judging, openevolve, sandbox
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem, openevolve_problem
+from adrs.problem_files import ProblemFiles, files_of
 from adrs.run_context import RunContext
 from adrs.store import Store, open_store, sqlite_url
 from adrs.store.plain import RunRow
@@ -48,7 +49,8 @@ def _start(problem: Problem, cfg, *, name: str | None, db: str | None,
     store = _store(db, run_dir, create=True)
     seed = judging.private_seed(cfg.seed) if problem.judges_privately else None
     run = store.create_run(name, problem.name, problem.spec or str(problem.root),
-                           cfg.to_dict(), cfg.seed, cfg.iterations, seed)
+                           cfg.to_dict(), cfg.seed, cfg.iterations, seed,
+                           _files(problem, run_dir).digest)
     return RunContext(store, run, problem.judged_on(seed), cfg, run_dir)
 
 
@@ -63,6 +65,7 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
         raise UserError(f"run {run.name} is finished ({run.iterations} iterations); extend it "
                         f"with `adrs resume {run.name} --iterations N` (N > {run.iterations})")
     problem = _problem_of(run)
+    _same_files(run, problem, run_dir)
     store.forget_failed_initial(run.id)  # it was fixed, perhaps: evaluate it again
     cfg = configuration.resolve(run.config, flags={**(flags or {}), **(budgets or {})},
                                 where=f"stored config of run {run.name}")
@@ -77,6 +80,22 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
                      iterations=run.iterations if iterations is None else iterations)
     run = store.get_run(run.name)
     return RunContext(store, run, problem, cfg, run_dir)
+
+
+def _files(problem: Problem, run_dir: Path):
+    """The problem folder's fingerprint as the run's evaluations check it (its archive
+    hidden, as from the sandbox: adrs/stages/pipeline.py)."""
+    return files_of(str(problem.root), (str(run_dir.resolve()),))
+
+
+def _same_files(run: RunRow, problem: Problem, run_dir: Path) -> None:
+    """A run resumes only on the files it began with (looked at afresh: this process
+    may have fingerprinted them before they were edited)."""
+    now = ProblemFiles(str(problem.root), (str(run_dir.resolve()),)).digest
+    if run.problem_digest and now != run.problem_digest:
+        raise UserError(f"the problem folder {problem.root} changed since run {run.name} "
+                        f"began (files {run.problem_digest[:12]} then, {now[:12]} now); "
+                        "put it back as it was to resume, or start a new run with adrs run")
 
 
 def _complete(store: Store, run: RunRow) -> bool:

@@ -47,11 +47,19 @@ class LocalCluster:
                                  "--system-config", json.dumps(FAST_HEALTH)], "head", ())
 
     def add_node(self, cpus: int = 1, hide: tuple[str, ...] = ()) -> subprocess.Popen:
-        """A node with `cpus` CPUs on which the folders `hide` do not exist."""
-        node = self._start(["--address", self.address, "--num-cpus", str(cpus)],
-                           f"node{len(self.nodes) + 1}", hide)
-        self.nodes.append(node)
-        return node
+        """A node with `cpus` CPUs on which the folders `hide` do not exist. Nodes start
+        one at a time (raylets starting together on a loaded machine can time out), and
+        a start that timed out is tried once more."""
+        name = f"node{len(self.nodes) + 1}"
+        for attempt in range(2):
+            node = self._start(["--address", self.address, "--num-cpus", str(cpus)],
+                               name, hide)
+            if _started(node, self.logs / f"{name}.log"):
+                self.nodes.append(node)
+                return node
+            self.kill(node)
+        raise RuntimeError(f"ray start --address failed twice: "
+                           f"{(self.logs / f'{name}.log').read_text()[-2000:]}")
 
     def wait_for(self, ray, cpus: int, timeout: float = 120.0) -> None:
         """Until the cluster (as `ray`, connected, sees it) has `cpus` CPUs alive."""
@@ -92,6 +100,18 @@ class LocalCluster:
         if name == "head":
             _wait_for_port(self.port, proc, self.logs / "head.log")
         return proc
+
+
+def _started(proc, log: Path, timeout: float = 120.0) -> bool:
+    """Whether `ray start --block` said its node runs (False: it exited or hung)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Ray runtime started" in log.read_text():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.2)
+    return False
 
 
 def _wait_for_port(port: int, proc, log: Path, timeout: float = 60.0) -> None:

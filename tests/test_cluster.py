@@ -18,6 +18,7 @@ from adrs.errors import UserError
 from adrs.loop import Search
 from adrs.mutate.fake_server import FakeOpenAIServer
 from adrs.runs import start_run
+from adrs.status import format_status, run_status
 
 ray = pytest.importorskip("ray", reason="pip install 'adrs[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
@@ -83,6 +84,26 @@ def test_evaluations_run_on_the_other_nodes_from_a_folder_only_the_head_has(
     head = next(n["NodeID"][:8] for n in ray.nodes() if not n["Resources"].get("CPU"))
     used = {on.rsplit(":", 1)[1] for on in where}
     assert head not in used and len(used) == 2, used  # both evaluating nodes took work
+    shown = format_status(run_status(remote.store, remote.store.get_run("remote")))
+    per_node = [line for line in shown.splitlines() if line.startswith("node ")]
+    assert len(per_node) == 2 and all(" evaluations (0 failed)" in x for x in per_node)
+
+
+def test_a_folder_edited_mid_run_on_the_cluster_stops_the_run(cluster, tmp_path):
+    problem = tmp_path / "waiting_number"
+    shutil.copytree(FIXTURES / "waiting_number", problem)
+    ctx = _start(problem, tmp_path, "edited", "ray", iterations=40)
+
+    def edit():
+        while len(ctx.store.history(ctx.run.id)) < 3:
+            time.sleep(0.02)
+        (problem / "wait.json").write_text('{"seconds": 0.0}')
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    with pytest.raises(UserError, match="changed during the run"):
+        Search(ctx, progress=False).run()
+    editor.join()
 
 
 def test_a_node_killed_mid_run_loses_nothing_and_pays_no_llm_reply_twice(

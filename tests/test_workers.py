@@ -95,6 +95,41 @@ def test_a_killed_workers_job_is_taken_over(backend, tmp_path, request):
     assert retried and all(a == 2 for (a,) in retried)
 
 
+def test_a_worker_with_other_problem_files_gives_the_job_back_and_stops(tmp_path):
+    """The worker sees an edited copy at the problem's path (a mount namespace of its
+    own): it refuses, naming the fix; a worker with the same files finishes the run."""
+    import shutil
+
+    problem = tmp_path / "problem"
+    shutil.copytree(TARGET, problem)
+    edited = tmp_path / "edited"
+    shutil.copytree(problem, edited)
+    (edited / "evaluate.py").write_text((edited / "evaluate.py").read_text().replace(
+        "TARGET = 3.7", "TARGET = 1.0"))
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs unshare(1) as root to show the worker another folder")
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    ctx = start_run(str(problem), name="shared", db=db, archive=tmp_path, config_file=None,
+                    overrides={"iterations": 6, "executor": "workers"})
+    controller = threading.Thread(target=Search(ctx, progress=False).run)
+    controller.start()
+    other = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         f"mount --bind '{edited}' '{problem}' && exec \"$0\" \"$@\"", sys.executable,
+         "-m", "adrs", "worker", "shared", "--db", db, "--name", "other", "--idle-exit", "30"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert other.returncode != 0
+    assert "worker other: its problem folder" in other.stderr
+    assert "differs from the controller's" in other.stderr and "same files" in other.stderr
+    same = _worker("same", db, tmp_path)
+    controller.join(120)
+    same.communicate(timeout=60)
+    assert not controller.is_alive() and ctx.run.status == "finished"
+    served = {w for (w,) in _rows(db, "", "select distinct evaluated_on from candidates "
+                                          "where evaluated_on is not null")}
+    assert served == {"same"}
+
+
 @pytest.fixture(autouse=True)
 def _fast_polls(monkeypatch):
     from adrs import jobs

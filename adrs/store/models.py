@@ -59,6 +59,8 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # the seed of the run's private judging data (adrs.judging); None: public data
     judging_seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the digest of the problem folder's files when the run began (adrs.problem_files)
+    problem_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LLMCall(Base):

@@ -16,14 +16,15 @@ class RunRows:
     """Store methods on the runs table."""
 
     def create_run(self, name: str, problem: str, problem_path: str, config: dict,
-                   seed: int, iterations: int, judging_seed: int | None = None) -> RunRow:
+                   seed: int, iterations: int, judging_seed: int | None = None,
+                   problem_digest: str | None = None) -> RunRow:
         """A new run, status running; a name already taken is refused naming the fix."""
         if self.get_run(name) is not None:
             raise UserError(f"run '{name}' already exists in {self.url}; "
                             f"continue it with `adrs resume {name}` or choose another --name")
         run = Run(name=name, problem=problem, problem_path=problem_path, config=config,
                   seed=seed, iterations=iterations, status=RunStatus.RUNNING, elapsed_seconds=0.0,
-                  judging_seed=judging_seed)
+                  judging_seed=judging_seed, problem_digest=problem_digest)
         with self.session() as s, s.begin():
             s.add(run)
         return plain(run)
