@@ -51,7 +51,7 @@ class LocalCluster:
         one at a time (raylets starting together on a loaded machine can time out), and
         a start that timed out is tried once more."""
         name = f"node{len(self.nodes) + 1}"
-        for attempt in range(2):
+        for _attempt in range(2):
             node = self._start(["--address", self.address, "--num-cpus", str(cpus)],
                                name, hide)
             if _started(node, self.logs / f"{name}.log"):
@@ -144,6 +144,21 @@ def descendants(pid: int) -> list[int]:
         for child in children.get(todo.pop(), []):
             found.append(child)
             todo.append(child)
+    return found
+
+
+def waiting_candidates(pid: int) -> list[int]:
+    """Sandboxed processes under `pid` asleep in a timed wait right now: an evaluation of
+    the waiting problem in progress (a spare or an idle template waits on a pipe)."""
+    found = []
+    for p in descendants(pid):
+        if "sandbox/box/child.py" not in cmdline(p):
+            continue
+        try:
+            if "nanosleep" in Path(f"/proc/{p}/wchan").read_text():
+                found.append(p)
+        except OSError:
+            continue
     return found
 
 

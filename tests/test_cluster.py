@@ -22,7 +22,7 @@ from adrs.status import format_status, run_status
 
 ray = pytest.importorskip("ray", reason="pip install 'adrs[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
-from ray_nodes import ENV, LocalCluster  # noqa: E402
+from ray_nodes import ENV, LocalCluster, waiting_candidates  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROWS = ("select iteration, syntactic_hash, status, score, functional_hash, failure "
@@ -123,13 +123,15 @@ def test_a_node_killed_mid_run_loses_nothing_and_pays_no_llm_reply_twice(
                      mutator={**llm, "base_url": server.url})
         run = threading.Thread(target=Search(ctx, progress=False).run)
         run.start()
-        tree = _kill_once_it_evaluated(cluster, doomed, doomed_id, ctx)
+        tree = _kill_while_it_evaluates(cluster, doomed)
         run.join(240)
         assert not run.is_alive()
         requests = len(server.requests)
-    assert "an evaluation was lost with its node" in capfd.readouterr().err  # and re-run
-    assert ctx.store.get_run("stormy").status == "finished"
-    assert _rows(ctx) == _rows(calm)  # the undisturbed run's archive
+    err = capfd.readouterr().err
+    assert "an evaluation was lost with its node" in err, err[-3000:]  # and re-run
+    assert ctx.store.get_run("stormy").status == "finished", err[-3000:]
+    stormy, undisturbed = _rows(ctx), _rows(calm)
+    assert stormy == undisturbed, [(a, b) for a, b in zip(stormy, undisturbed) if a != b][:5]
     assert requests == iterations  # one reply per iteration: none paid twice
     calls = _rows(ctx, "select count(*) from llm_calls")[0][0]
     assert calls == iterations
@@ -137,17 +139,15 @@ def test_a_node_killed_mid_run_loses_nothing_and_pays_no_llm_reply_twice(
     assert not [p for p in tree if os.path.exists(f"/proc/{p}")]
 
 
-def _kill_once_it_evaluated(cluster, node, node_id, ctx, timeout=120.0) -> list[int]:
-    """SIGKILL `node` once it has evaluated a candidate (more are queued for it: the run
-    keeps 8 in flight on 3 CPUs, each waiting 0.3 s); the pids killed."""
+def _kill_while_it_evaluates(cluster, node, timeout=120.0) -> list[int]:
+    """SIGKILL `node` while a candidate's evaluation runs on it (its sandbox asleep in
+    the problem's 0.3 s wait); the pids killed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = {on.rsplit(":", 1)[1] for (on,) in _rows(
-            ctx, "select evaluated_on from candidates where evaluated_on is not null")}
-        if node_id in done:
+        if waiting_candidates(node.pid):
             return cluster.kill(node)
-        time.sleep(0.02)
-    raise AssertionError("the new node never evaluated a candidate")
+        time.sleep(0.01)
+    raise AssertionError("no evaluation ever ran on the new node")
 
 
 def test_a_node_that_cannot_sandbox_is_refused_with_its_name(tmp_path):
@@ -172,5 +172,27 @@ def test_a_node_that_cannot_sandbox_is_refused_with_its_name(tmp_path):
             Search(ctx, progress=False).run()
     finally:
         os.environ["PATH"] = saved
+        ray.shutdown()
+        lone.shutdown()
+
+
+def test_a_node_without_cgroups_is_refused_with_its_name(tmp_path):
+    """A node whose /sys/fs/cgroup is empty (covered in its mount namespace), under a
+    controller that has cgroups: its limits and CPU times would differ, so it refuses."""
+    from adrs.sandbox import layers
+
+    if not layers("auto").cgroups.names():
+        pytest.skip("the controller itself has no cgroup controllers here")
+    ray.shutdown()
+    lone = LocalCluster(tmp_path / "logs")
+    try:
+        lone.add_node(cpus=1, hide=("/sys/fs/cgroup",))
+        ray.init(address=lone.address, log_to_driver=False, configure_logging=False)
+        lone.wait_for(ray, cpus=1)
+        ctx = _start(FIXTURES / "target_number", tmp_path, "no-cgroups", "ray", iterations=4)
+        with pytest.raises(UserError, match=r"node \S+:[0-9a-f]{8} has no cgroup controller "
+                                            r"for .*memory.*docs/cluster.md"):
+            Search(ctx, progress=False).run()
+    finally:
         ray.shutdown()
         lone.shutdown()

@@ -56,6 +56,7 @@ def test_a_replayed_llm_run_is_the_same_on_ray_and_the_local_pool(tmp_path):
 
 
 def test_ray_tasks_evaluate_in_warm_templates():
+    from adrs import __version__
     from adrs.executors.ray import RayExecutor
     from adrs.problem import load_problem
     from adrs.sandbox import Limits, encode_cases
@@ -65,7 +66,7 @@ def test_ray_tasks_evaluate_in_warm_templates():
         folder = executor._folder(load_problem(FIXTURES / "target_number", "test"), ())
         task = executor._task.remote("def f(x):\n    return x + 1\n", "f",
                                      encode_cases([{"x": 1.0}]), Limits(), (), None, (),
-                                     folder, ())
+                                     folder, (__version__, ()))
         out = ray.get(task)
     finally:
         executor.shutdown()

@@ -26,6 +26,7 @@ import socket
 import sys
 from dataclasses import replace
 
+from adrs import __version__
 from adrs.errors import UserError
 from adrs.executors.base import Executor
 from adrs.problem_files import files_of, unpacked
@@ -35,11 +36,12 @@ RETRIES = 5  # new tries of a sandboxed run lost with its node, before the run s
 
 
 def _sandboxed(source, entrypoint, cases_json, limits, deny, harness, preload, folder,
-               controller_cgroups, probes_json=None) -> Outcome:
+               controller, probes_json=None) -> Outcome:
     """The Ray task: one sandboxed run on a worker node. With probes, it stops right
     after them (exceptions on a probe are behaviour, as in a local run). `folder` is
-    (the problem's path on the controller, its digest, [its package's object ref])."""
-    node = _node_ready(limits.mode, tuple(controller_cgroups))
+    (the problem's path on the controller, its digest, [its package's object ref]);
+    `controller` is (its adrs version, its cgroup controllers)."""
+    node = _node_ready(limits.mode, controller[0], tuple(controller[1]))
     root, digest, (package,) = folder
     share = ((root, _unpacked(digest, package)),)
     out = run_candidate(source, entrypoint, cases_json, limits, deny, probes_json, _stop,
@@ -55,13 +57,18 @@ def _unpacked(digest: str, package_ref) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _node_ready(mode: str, controller_cgroups: tuple[str, ...]) -> str:
-    """This node's name, once its sandbox is known to be as strong as the controller's."""
+def _node_ready(mode: str, version: str, controller_cgroups: tuple[str, ...]) -> str:
+    """This node's name, once it runs the controller's adrs (bundled problems and the
+    sandbox come with it) and its sandbox is known to be as strong as the controller's."""
     import ray
 
+    from adrs import __version__
     from adrs.sandbox import layers
 
     node = f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
+    if version != __version__:
+        raise UserError(f"node {node} runs adrs {__version__}, the controller {version}: "
+                        f"install the same on every node (pip install 'adrs[ray]=={version}')")
     try:
         mine = layers(mode)
     except UserError as exc:
@@ -157,7 +164,7 @@ class RayExecutor(Executor):
     def _run(self, problem, source, limits, deny, probes_json=None) -> Outcome:
         args = (source, problem.evaluator.entrypoint, problem.cases_json, limits, deny,
                 problem.harness, problem.preload, self._folder(problem, deny),
-                _cgroups(limits.mode), probes_json)
+                (__version__, _cgroups(limits.mode)), probes_json)
         errors = self._ray.exceptions
         for attempt in range(RETRIES + 1):
             try:
