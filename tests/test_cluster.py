@@ -131,7 +131,8 @@ def test_a_node_killed_mid_run_loses_nothing_and_pays_no_llm_reply_twice(
     assert "an evaluation was lost with its node" in err, err[-3000:]  # and re-run
     assert ctx.store.get_run("stormy").status == "finished", err[-3000:]
     stormy, undisturbed = _rows(ctx), _rows(calm)
-    assert stormy == undisturbed, [(a, b) for a, b in zip(stormy, undisturbed) if a != b][:5]
+    differ = [(a, b) for a, b in zip(stormy, undisturbed, strict=False) if a != b]
+    assert stormy == undisturbed, (len(stormy), len(undisturbed), differ[:5])
     assert requests == iterations  # one reply per iteration: none paid twice
     calls = _rows(ctx, "select count(*) from llm_calls")[0][0]
     assert calls == iterations
