@@ -14,6 +14,7 @@ proceed together). Nothing here runs candidate code.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from adrs.store.plain import RunRow
 DB_FILE = "adrs.db"
 COLUMNS = ("id", "iteration", "parent_id", "other_parent_id", "island", "generation",
            "status", "score", "failure", "duplicate_kind", "duplicate_of", "mutation",
-           "eval_seconds", "model", "cost", "tokens_in", "tokens_out")
+           "eval_seconds", "evaluated_on", "model", "cost", "tokens_in", "tokens_out")
 
 
 def open(where: str | Path, run: str | None = None) -> RunView:  # noqa: A001 - the API's verb
@@ -92,7 +93,45 @@ class ModelReads:
                  "dropped_at": n.dropped_at} for n in self.store.insight_notes(self.run.id)]
 
 
-class RunView(ModelReads):
+    def calls_over_time(self) -> list[dict]:
+        """Per LLM call, in order (`n`, from 1): the iteration it served, its model and
+        purpose, and that model's cumulative calls, tokens and cost."""
+        totals: dict[str, list] = {}
+        out = []
+        for iteration, model, tokens, cost, purpose in self.store.call_series(self.run.id):
+            t = totals.setdefault(model, [0, 0, 0.0])
+            t[0], t[1], t[2] = t[0] + 1, t[1] + (tokens or 0), t[2] + (cost or 0.0)
+            out.append({"n": len(out) + 1, "iteration": iteration, "model": model,
+                        "purpose": purpose,
+                        "calls": t[0], "tokens": t[1], "cost": t[2]})
+        return out
+
+
+class PopulationReads:
+    """What the search's populations hold now: each island's best, the best
+    candidates' metrics (a Pareto view)."""
+
+    store: Store
+    run: RunRow
+
+    def populations(self, per_island: int = 8) -> dict[int, list[dict]]:
+        """Island -> its `per_island` best scored candidates (id, iteration, score)."""
+        out: dict[int, list[dict]] = {}
+        for island, cid, iteration, score in self.store.island_members(self.run.id,
+                                                                        per_island):
+            out.setdefault(island, []).append({"id": cid, "iteration": iteration,
+                                               "score": score})
+        return out
+
+    def metric_points(self, limit: int = 2000) -> list[dict]:
+        """The best `limit` scored candidates' numeric metrics (for a Pareto view)."""
+        return [{"id": cid, "iteration": it, "metrics": {
+            k: float(v) for k, v in (m or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}}
+            for cid, it, m in self.store.metric_rows(self.run.id, limit)]
+
+
+class RunView(ModelReads, PopulationReads):
     """One run of an archive, read-only: its config, candidates, lineage, costs and plots' data."""
 
     def __init__(self, store: Store, run: RunRow):
@@ -184,14 +223,18 @@ class RunView(ModelReads):
     # --- aggregates ---
 
     def progress(self) -> list[dict]:
-        """Per iteration: the best score so far, overall and per island."""
+        """Per iteration: the best score so far, overall and per island; its outcome
+        (status, failure reason) and the seconds since the run began."""
         best, per_island, out = float("-inf"), {}, []
-        for iteration, status, score, island in self.store.score_series(self.run.id):
+        start = self.run.created_at
+        for iteration, status, score, island, failure, at in self.store.score_series(
+                self.run.id):
             if status == "ok":
                 best = max(best, score)
                 per_island[island] = max(per_island.get(island, float("-inf")), score)
             out.append({"iteration": iteration, "best": best, "islands": dict(per_island),
-                        "status": status})
+                        "status": status, "score": score, "failure": failure,
+                        "seconds": max(0.0, (at - start).total_seconds()) if at else None})
         return out
 
     def overview(self) -> dict:

@@ -175,6 +175,77 @@ def test_the_compare_view_shows_two_runs(browser, tmp_path):
         served.close()
 
 
+def _ensemble_run(archive, name, db=None):
+    """A finished run of two fake models (a bandit between them), with a failure."""
+    with FakeOpenAIServer(fault="server_error", fault_every=7) as model:
+        ctx = start_run(TARGET, name=name, db=db, archive=archive, config_file=None,
+                        overrides={"iterations": 24, "mutator": {
+                            "kind": "llm", "models": {"big": 2, "small": 1}, "bandit": True,
+                            "base_url": model.url, "max_retries": 0,
+                            "breaker_failures": 0}})
+        Search(ctx, progress=False).run()
+    return ctx
+
+
+def _check_run_page(page, url, name):
+    """The run page's charts over time, per model and per failure reason, the islands'
+    populations and the Pareto view, each clickable through to a candidate."""
+    page.goto(f"{url}/#/run/{name}")
+    page.wait_for_selector("#over-time svg polyline")
+    assert page.locator("#over-time polyline").count() == 1
+    assert "seconds" in page.locator("#over-time").text_content()
+    models = page.eval_on_selector_all("#models-over-time svg:first-of-type polyline",
+                                       "els => els.map(e => e.dataset.series)")
+    assert sorted(set(models)) == ["big", "small"]
+    failures = page.eval_on_selector_all("#failures-over-time polyline",
+                                         "els => els.map(e => e.dataset.series)")
+    assert any(f.startswith("mutation:") for f in failures), failures
+    assert page.locator("#populations a.member").count() >= 2
+    page.select_option("#pareto-x", "guess")
+    page.select_option("#pareto-y", "score")
+    page.wait_for_selector("#pareto circle.front")
+    assert page.locator("#pareto circle").count() >= page.locator("#pareto circle.front").count()
+    front = page.locator("#pareto circle.front").first.get_attribute("data-id")
+    page.wait_for_timeout(2500)  # a refresh keeps the chosen axes
+    assert page.locator("#pareto-x").input_value() == "guess"
+    page.locator("#pareto circle.front").first.dispatch_event("click")
+    page.wait_for_selector("#source")
+    assert page.locator("h1").text_content() == f"Candidate #{front}"
+    page.goto(f"{url}/#/run/{name}")
+    page.locator("#populations a.member").first.click()
+    page.wait_for_selector("#source")
+
+
+def test_the_run_page_shows_time_models_failures_populations_and_pareto(browser, tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    _ensemble_run(archive, "ensemble")
+    served = Served(Catalog(archive))
+    page = browser.new_page()
+    try:
+        _check_run_page(page, served.url, "ensemble")
+        page.goto(f"{served.url}/#/run/ensemble")
+        page.wait_for_selector("#models-over-time svg polyline")
+        _shot(page, "run_details", tmp_path)
+    finally:
+        page.close()
+        served.close()
+
+
+def test_the_browser_views_work_on_postgresql(browser, fresh_postgres_url, tmp_path):
+    _ensemble_run(tmp_path, "pg-ensemble", db=fresh_postgres_url)
+    served = Served(Catalog(db=fresh_postgres_url, names=("pg-ensemble",)))
+    page = browser.new_page()
+    try:
+        page.goto(served.url + "/")
+        page.wait_for_selector("a.run-link")
+        assert page.locator("a.run-link").text_content() == "pg-ensemble"
+        _check_run_page(page, served.url, "pg-ensemble")
+    finally:
+        page.close()
+        served.close()
+
+
 def test_it_is_read_only_and_a_token_guards_it(tmp_path):
     archive = tmp_path / "archive"
     archive.mkdir()

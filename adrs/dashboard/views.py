@@ -57,20 +57,57 @@ def _tables(key: tuple, v: RunView) -> tuple[list, dict | None]:
     return _TABLES[key]
 
 
-def run_detail(v: RunView) -> dict:
-    """The run page: progress, outcomes over iterations, models, lineage, grid, prompts."""
-    o = v.overview()
-    counts, series = {"ok": 0, "failed": 0, "duplicate": 0}, []
-    for p in v.progress():
+def _series(progress: list[dict], reasons: list[str]) -> list[dict]:
+    """Per iteration: best (overall, per island), seconds since the start, and the
+    cumulative outcomes and failures (the `reasons` named, the rest as "other")."""
+    counts, failed, out = {"ok": 0, "failed": 0, "duplicate": 0}, dict.fromkeys(reasons, 0), []
+    failed["other"] = 0
+    for p in progress:
         counts[p["status"]] = counts.get(p["status"], 0) + 1
-        series.append({"iteration": p["iteration"], "best": _num(p["best"]),
-                       "islands": {str(k): _num(x) for k, x in p["islands"].items()},
-                       **counts})
+        if p["status"] == "failed":
+            key = p["failure"] if p["failure"] in reasons else "other"
+            failed[key] += 1
+        out.append({"iteration": p["iteration"], "best": _num(p["best"]),
+                    "islands": {str(k): _num(x) for k, x in p["islands"].items()},
+                    **counts, "failures": dict(failed)})
+    return out
+
+
+def _over_time(progress: list[dict]) -> list[list]:
+    """[seconds since the start, best score so far then]: in the order results arrived,
+    which on a parallel run is not the iterations' order."""
+    best, out = None, []
+    for p in sorted((p for p in progress if p["seconds"] is not None),
+                    key=lambda p: p["seconds"]):
+        if p["status"] == "ok" and _num(p["score"]) is not None:
+            best = p["score"] if best is None else max(best, p["score"])
+        out.append([p["seconds"], best])
+    return out
+
+
+def _pareto(v: RunView) -> list[dict]:
+    """The best candidates' numeric metrics, when they have two or more."""
+    points = v.metric_points()
+    names = {k for p in points for k in p["metrics"]}
+    return points if len(names) >= 2 else []
+
+
+def run_detail(v: RunView) -> dict:
+    """The run page: progress over iterations and time, outcomes and failures, models
+    over time, lineage, islands' populations, grid, Pareto points, prompts."""
+    o = v.overview()
+    reasons = sorted(o["failures"], key=lambda k: -o["failures"][k])[:5]
+    progress = v.progress()
+    series = _series(progress, reasons)
     chain = v.chain_to_best()
     by_id = {r["id"]: r for r in v.records(chain)} if chain else {}
     cells = [{"cell": list(c), "id": i, "score": _num(s)} for c, (i, s) in v.grid().items()]
     edits, prompts = _tables((v.store.url, v.run.id, sum(o["by_status"].values())), v)
+    calls = [{**c, "cost": _num(c["cost"])} for c in v.calls_over_time()]
     return {**run_row(v, o), "series": _thin(series), "failures": o["failures"],
+            "calls": _thin(calls), "pareto": _pareto(v), "over_time": _thin(_over_time(progress)),
+            "populations": {str(k): [{**m, "score": _num(m["score"])} for m in ms]
+                            for k, ms in v.populations().items()},
             "duplicates": o["duplicates"], "eval_seconds_saved": o["eval_seconds_saved"],
             "models": o["models"], "edits": edits, "prompts": prompts,
             "islands": v.islands(), "grid": cells,

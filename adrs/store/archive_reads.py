@@ -17,7 +17,7 @@ class ArchiveReads:
         c = Candidate
         q = (select(c.id, c.iteration, c.parent_id, c.other_parent_id, c.island, c.generation,
                     c.status, c.score, c.failure, c.duplicate_kind, c.duplicate_of, c.mutation,
-                    c.eval_seconds, LLMCall.model, LLMCall.cost, LLMCall.tokens_in,
+                    c.eval_seconds, c.evaluated_on, LLMCall.model, LLMCall.cost, LLMCall.tokens_in,
                     LLMCall.tokens_out)
              .outerjoin(LLMCall, LLMCall.id == c.llm_call_id)
              .where(c.run_id == run_id).order_by(c.iteration))
@@ -27,11 +27,41 @@ class ArchiveReads:
             return [dict(zip(columns, row, strict=True)) for row in s.execute(q)]
 
     def score_series(self, run_id: int) -> list[tuple]:
-        """(iteration, status, score, island) of every candidate, in iteration order: the
-        four columns progress curves need, read in one pass."""
+        """(iteration, status, score, island, failure, created_at) of every candidate, in
+        iteration order: what progress curves need, read in one pass."""
         c = Candidate
-        q = (select(c.iteration, c.status, c.score, c.island)
+        q = (select(c.iteration, c.status, c.score, c.island, c.failure, c.created_at)
              .where(c.run_id == run_id).order_by(c.iteration))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    def call_series(self, run_id: int) -> list[tuple]:
+        """(iteration, model, tokens, cost, purpose) of every LLM call, in call order."""
+        q = (select(LLMCall.iteration, LLMCall.model,
+                    LLMCall.tokens_in + LLMCall.tokens_out, LLMCall.cost, LLMCall.purpose)
+             .where(LLMCall.run_id == run_id).order_by(LLMCall.id))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    def island_members(self, run_id: int, per_island: int) -> list[tuple]:
+        """(island, id, iteration, score) of each island's `per_island` best scored
+        candidates (its elite, as selection sees it), best first."""
+        c = Candidate
+        rank = func.row_number().over(partition_by=c.island,
+                                      order_by=(c.score.desc(), c.id)).label("rank")
+        inner = (select(c.island, c.id, c.iteration, c.score, rank)
+                 .where(c.run_id == run_id, c.status == Status.OK).subquery())
+        q = (select(inner.c.island, inner.c.id, inner.c.iteration, inner.c.score)
+             .where(inner.c.rank <= per_island).order_by(inner.c.island, inner.c.rank))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
+
+    def metric_rows(self, run_id: int, limit: int) -> list[tuple]:
+        """(id, iteration, metrics) of the `limit` best scored candidates."""
+        c = Candidate
+        q = (select(c.id, c.iteration, c.metrics)
+             .where(c.run_id == run_id, c.status == Status.OK)
+             .order_by(c.score.desc(), c.id).limit(limit))
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]
 

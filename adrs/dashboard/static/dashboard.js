@@ -58,7 +58,7 @@ function chart(series, opts = {}) {
   const hs = (opts.hlines || []).filter((h) => h.y !== null);
   if (!pts.length) return svg;
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]).concat(hs.map((h) => h.y));
-  const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs) > x0 ? Math.max(...xs) : x0 + 1;
   let y0 = Math.min(...ys), y1 = Math.max(...ys);
   if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
   const X = (x) => P + (x - x0) / (x1 - x0) * (W - 2 * P);
@@ -89,9 +89,88 @@ function chart(series, opts = {}) {
     svg.append(l);
     text(P + 2, Y(h.y) - 3, `${h.name} ${num(h.y)}`);
   }
-  text(P, H - 8, `${opts.xlabel || "iteration"} ${x0}–${x1}`);
-  text(P, H - 22, `score ${num(y0)} – ${num(y1)}`);
+  text(P, H - 8, `${opts.xlabel || "iteration"} ${num(x0, opts.xdigits ?? 0)}–${num(x1, opts.xdigits ?? 0)}`);
+  text(P, H - 22, `${opts.ylabel || "score"} ${num(y0, opts.ydigits ?? 4)} – ${num(y1, opts.ydigits ?? 4)}`);
   return svg;
+}
+
+// A scatter of candidates on two metrics; the non-dominated ones (the Pareto front,
+// for the directions chosen) drawn larger. Clicking a point opens the candidate.
+function scatter(points, xk, yk, lowerX, lowerY, runName) {
+  const NS = "http://www.w3.org/2000/svg", W = 600, H = 300, P = 40;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("id", "pareto");
+  const pts = points.filter((p) => xk in p.metrics && yk in p.metrics)
+    .map((p) => ({ id: Number(p.id), x: p.metrics[xk], y: p.metrics[yk] }));
+  if (!pts.length) return svg;
+  const better = (a, b) => (lowerX ? a.x <= b.x : a.x >= b.x) && (lowerY ? a.y <= b.y : a.y >= b.y)
+    && (a.x !== b.x || a.y !== b.y);
+  const front = new Set(pts.filter((p) => !pts.some((q) => better(q, p))).map((p) => p.id));
+  const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (x1 === x0) { x0 -= 0.5; x1 += 0.5; }
+  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  const X = (x) => P + (x - x0) / (x1 - x0) * (W - 2 * P);
+  const Y = (y) => H - P + (y0 - y) / (y1 - y0) * (H - 2 * P);
+  for (const p of pts) {
+    const c = document.createElementNS(NS, "circle");
+    const onFront = front.has(p.id);
+    c.setAttribute("cx", X(p.x).toFixed(1)); c.setAttribute("cy", Y(p.y).toFixed(1));
+    c.setAttribute("r", onFront ? "5" : "2.5");
+    c.setAttribute("fill", onFront ? COLORS[1] : "#999");
+    c.setAttribute("class", onFront ? "front" : "point");
+    c.setAttribute("data-id", String(p.id));
+    c.addEventListener("click", () => { location.hash = `#/candidate/${encodeURIComponent(runName)}/${p.id}`; });
+    svg.append(c);
+  }
+  const label = (x, y, s) => {
+    const t = document.createElementNS(NS, "text");
+    t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("fill", "#555");
+    t.textContent = clean(s);
+    svg.append(t);
+  };
+  label(P, H - 8, `x: ${xk} ${num(x0)}–${num(x1)}${lowerX ? " (lower is better)" : ""}`);
+  label(P, 14, `y: ${yk} ${num(y0)}–${num(y1)}${lowerY ? " (lower is better)" : ""}; ${front.size} on the front`);
+  return svg;
+}
+
+const paretoChoice = { x: null, y: null, lowerX: false, lowerY: false };
+
+function paretoView(points, runName) {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.metrics)))].sort();
+  if (!names.includes(paretoChoice.x)) paretoChoice.x = names.includes("score") ? "score" : names[0];
+  if (!names.includes(paretoChoice.y)) paretoChoice.y = names.find((n) => n !== paretoChoice.x);
+  const box = el("div", { id: "pareto-view" });
+  const pick = (key) => {
+    const s = el("select", { id: `pareto-${key}` });
+    for (const n of names) {
+      const o = el("option", { value: n }, n);
+      o.selected = n === paretoChoice[key];
+      s.append(o);
+    }
+    s.addEventListener("change", () => { paretoChoice[key] = s.value; draw(); });
+    return s;
+  };
+  const lower = (key) => {
+    const c = el("input", { type: "checkbox", id: `pareto-${key}` });
+    c.checked = paretoChoice[key];
+    c.addEventListener("change", () => { paretoChoice[key] = c.checked; draw(); });
+    return c;
+  };
+  const plot = el("div");
+  const draw = () => plot.replaceChildren(scatter(points, paretoChoice.x, paretoChoice.y,
+    paretoChoice.lowerX, paretoChoice.lowerY, runName));
+  box.append(el("p", {}, "x ", pick("x"), el("label", {}, lower("lowerX"), "lower is better"),
+    " · y ", pick("y"), el("label", {}, lower("lowerY"), "lower is better")), plot);
+  draw();
+  return box;
+}
+
+function perModel(calls, field) {
+  const models = [...new Set(calls.map((c) => c.model))].sort();
+  return models.map((m) => ({ name: m, points: calls.filter((c) => c.model === m).map((c) => [c.n, c[field]]) }));
 }
 
 // --- views ---------------------------------------------------------------------
@@ -137,6 +216,18 @@ async function runView(main, name) {
     ...islands.map((k) => ({ name: `island ${k}`, points: s.map((p) => [p.iteration, p.islands[k] ?? null]) }))];
   const hlines = Object.entries(r.baselines).map(([k, v]) => ({ name: k, y: v }));
   const outcomes = ["ok", "failed", "duplicate"].map((k) => ({ name: k, points: s.map((p) => [p.iteration, p[k]]) }));
+  const overTime = [{ name: "best", points: r.over_time }];
+  const reasons = s.length ? Object.keys(s[s.length - 1].failures) : [];
+  const failures = reasons.map((k) => ({ name: k, points: s.map((p) => [p.iteration, p.failures[k]]) }));
+  const populations = el("div", { id: "populations" });
+  for (const [island, members] of Object.entries(r.populations)) {
+    const line = el("p", {}, `island ${island}: `);
+    for (const m of members) {
+      line.append(el("a", { href: `#/candidate/${encodeURIComponent(name)}/${m.id}`, class: "node member" },
+        `#${m.id} (${num(m.score)})`), " ");
+    }
+    populations.append(line);
+  }
   const lineage = el("p", { id: "lineage" });
   for (const n of r.lineage) {
     lineage.append(el("a", { href: `#/candidate/${encodeURIComponent(name)}/${n.id}`, class: "node" },
@@ -148,11 +239,27 @@ async function runView(main, name) {
     ` iterations · best ${num(r.best)} (initial ${num(r.initial)}) · $${r.cost.toFixed(4)}`),
   el("div", { class: "grid2" },
     el("div", {}, el("h3", {}, "Best score (baselines dashed)"), chart(best, { hlines })),
-    el("div", {}, el("h3", {}, "Outcomes so far"), chart(outcomes))),
+    el("div", { id: "over-time" }, el("h3", {}, "Best score over wall time"),
+      chart(overTime, { hlines, xlabel: "seconds", xdigits: 1 })),
+    el("div", {}, el("h3", {}, "Outcomes so far"), chart(outcomes, { ylabel: "children", ydigits: 0 })),
+    el("div", { id: "failures-over-time" }, el("h3", {}, "Failures by reason"),
+      chart(failures, { ylabel: "failed children", ydigits: 0 }))),
   el("h3", {}, "Lineage of the best (click a node)"), lineage,
+  el("h3", {}, "Islands' populations (best members, click one)"), populations,
   el("h3", {}, "Failures by reason"),
   table(["reason", "children"], Object.entries(r.failures)),
   el("p", {}, `Duplicates: ${Object.entries(r.duplicates).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}; ~${r.eval_seconds_saved.toFixed(1)} s of evaluation saved by hashing`)];
+  if (r.calls.length) {
+    parts.push(el("div", { class: "grid2", id: "models-over-time" },
+      el("div", {}, el("h3", {}, "LLM calls per model (the bandit's choices)"),
+        chart(perModel(r.calls, "calls"), { xlabel: "LLM call", ylabel: "calls", ydigits: 0 })),
+      el("div", {}, el("h3", {}, "Tokens per model"), chart(perModel(r.calls, "tokens"), { xlabel: "LLM call", ylabel: "tokens", ydigits: 0 })),
+      el("div", {}, el("h3", {}, "Cost per model (USD)"), chart(perModel(r.calls, "cost"), { xlabel: "LLM call", ylabel: "USD" }))));
+  }
+  if (r.pareto.length) {
+    parts.push(el("h3", {}, "Pareto view (the best scored candidates; front in red, click a point)"),
+      paretoView(r.pareto, name));
+  }
   if (Object.keys(r.models).length) {
     parts.push(el("h3", {}, "Models"), table(["model", "calls", "failed", "tokens in", "tokens out", "cost", "scored children"],
       Object.entries(r.models).map(([m, u]) => [m, u.calls, u.failed_calls, u.tokens_in, u.tokens_out, `$${u.cost.toFixed(4)}`, u.ok_children])));
