@@ -15,7 +15,7 @@ from adrs import artifacts
 from adrs.config import Limits
 from adrs.hashing import functional_hash
 from adrs.problem import Problem
-from adrs.problem_files import files_of
+from adrs.problem_files import problem_files
 from adrs.sandbox import Outcome, run_candidate
 
 
@@ -58,7 +58,7 @@ RUNNER: ContextVar = ContextVar("adrs_runner", default=run_here)
 def evaluate(problem: Problem, source: str, limits: Limits, deny_read: tuple[str, ...] = (),
              gate: HashGate | None = None, probe: bool = True) -> Evaluation:
     """Probe (when the problem has probes), then evaluate fully unless `gate` says stop."""
-    files_of(str(problem.root), deny_read).check()  # the files the run started with
+    problem_files(problem, deny_read).check()  # the files the run started with
     seen: list[str] = []
 
     def on_probe(outputs: list) -> bool:

@@ -3,7 +3,9 @@
 Evaluations on other machines (Ray nodes) get the folder as a package the
 controller made once, so a node needs no copy of its own, and every node
 evaluates against the same bytes. Files the sandbox hides (the run's archive,
-`deny_read`) and Python's byte-code caches are left out of both.
+`deny_read`) and Python's byte-code caches are left out of both. The initial
+program is packed but not fingerprinted: it is where a search starts, not how it
+is judged, and fixing one that failed before `adrs resume` is the way to go on.
 
 A folder whose files change during a run would have its candidates judged
 against two different problems, so `check()` (called before each evaluation,
@@ -35,11 +37,14 @@ class ProblemChanged(UserError):
 
 
 class ProblemFiles:
-    """The files under `root` (less `hidden`), fingerprinted when first seen."""
+    """The files under `root` (less `hidden`), fingerprinted when first seen, all but
+    `unjudged` (files whose edits do not change how candidates are judged)."""
 
-    def __init__(self, root: str, hidden: tuple[str, ...] = ()):
+    def __init__(self, root: str, hidden: tuple[str, ...] = (), unjudged: tuple[str, ...] = ()):
         self.root, self.hidden = os.path.realpath(root), tuple(map(os.path.realpath, hidden))
-        self._stats = self._walk()
+        self.unjudged = {os.path.relpath(os.path.realpath(p), self.root) for p in unjudged}
+        self._all = self._walk()
+        self._stats = self._judged(self._all)
         self.digest = self._hash(self._stats)
         self._looked, self._lock = time.monotonic(), threading.Lock()
 
@@ -50,7 +55,7 @@ class ProblemFiles:
             if now - self._looked < CHECK_EVERY:
                 return
             self._looked = now
-            stats = self._walk()
+            stats = self._judged(self._walk())
             if stats == self._stats:
                 return
             if self._hash(stats) == self.digest:  # touched, same bytes
@@ -67,7 +72,7 @@ class ProblemFiles:
         """The files as a gzipped tar, for nodes that have no copy of the folder."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            for rel in sorted(self._stats):
+            for rel in sorted(self._all):
                 tar.add(os.path.join(self.root, rel), arcname=rel, recursive=False)
         if buf.tell() > MAX_PACKAGE_MB << 20:
             raise UserError(f"the problem folder {self.root} is over {MAX_PACKAGE_MB} MB "
@@ -89,6 +94,9 @@ class ProblemFiles:
                                                            st.st_mtime_ns)
         return found
 
+    def _judged(self, stats: dict) -> dict:
+        return {rel: st for rel, st in stats.items() if rel not in self.unjudged}
+
     def _hidden(self, path: str) -> bool:
         return any(path == h or path.startswith(h + "/") for h in self.hidden)
 
@@ -107,9 +115,18 @@ class ProblemFiles:
 
 
 @functools.lru_cache(maxsize=16)
-def files_of(root: str, hidden: tuple[str, ...] = ()) -> ProblemFiles:
+def files_of(root: str, hidden: tuple[str, ...] = (),
+             unjudged: tuple[str, ...] = ()) -> ProblemFiles:
     """The fingerprint of a folder, taken the first time this process asks for it."""
-    return ProblemFiles(root, hidden)
+    return ProblemFiles(root, hidden, unjudged)
+
+
+def problem_files(problem, hidden: tuple[str, ...], fresh: bool = False) -> ProblemFiles:
+    """A problem's folder as a run sees it (its initial program not judged); `fresh`:
+    looked at now, not as this process first saw it."""
+    initial = (str(problem.initial_path),) if problem.initial_path else ()
+    made = ProblemFiles if fresh else files_of
+    return made(str(problem.root), tuple(hidden), initial)
 
 
 def unpacked(digest: str, package: bytes, cache: str | None = None) -> str:

@@ -11,7 +11,7 @@ from adrs import judging, openevolve, sandbox
 from adrs.controller_lease import check_free
 from adrs.errors import UserError
 from adrs.problem import MANIFEST, Problem, find_problem, load_problem, openevolve_problem
-from adrs.problem_files import ProblemFiles, files_of
+from adrs.problem_files import problem_files
 from adrs.run_context import RunContext
 from adrs.store import Store, open_store, sqlite_url
 from adrs.store.plain import RunRow
@@ -85,13 +85,13 @@ def resume_run(name: str, *, db: str | None, archive: Path, iterations: int | No
 def _files(problem: Problem, run_dir: Path):
     """The problem folder's fingerprint as the run's evaluations check it (its archive
     hidden, as from the sandbox: adrs/stages/pipeline.py)."""
-    return files_of(str(problem.root), (str(run_dir.resolve()),))
+    return problem_files(problem, (str(run_dir.resolve()),))
 
 
 def _same_files(run: RunRow, problem: Problem, run_dir: Path) -> None:
     """A run resumes only on the files it began with (looked at afresh: this process
     may have fingerprinted them before they were edited)."""
-    now = ProblemFiles(str(problem.root), (str(run_dir.resolve()),)).digest
+    now = problem_files(problem, (str(run_dir.resolve()),), fresh=True).digest
     if run.problem_digest and now != run.problem_digest:
         raise UserError(f"the problem folder {problem.root} changed since run {run.name} "
                         f"began (files {run.problem_digest[:12]} then, {now[:12]} now); "

@@ -91,3 +91,12 @@ def test_a_resume_after_the_folder_was_edited_is_refused_until_it_is_put_back(
     again = resume_run("paused", db=None, archive=tmp_path, iterations=6)
     Search(again, progress=False).run()
     assert len(again.store.history(again.run.id)) == 7
+
+
+def test_the_initial_program_is_packed_but_its_edits_are_not_a_change(folder):
+    files = ProblemFiles(str(folder), unjudged=(str(folder / "initial_program.py"),))
+    (folder / "initial_program.py").write_text("def guess(scale):\n    return 2.0\n")
+    time.sleep(0.3)
+    files.check()
+    names = tarfile.open(fileobj=io.BytesIO(files.package)).getnames()
+    assert "initial_program.py" in names

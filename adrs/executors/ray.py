@@ -29,7 +29,7 @@ from dataclasses import replace
 from adrs import __version__
 from adrs.errors import UserError
 from adrs.executors.base import Executor
-from adrs.problem_files import files_of, unpacked
+from adrs.problem_files import problem_files, unpacked
 from adrs.sandbox import Outcome, run_candidate
 
 RETRIES = 5  # new tries of a sandboxed run lost with its node, before the run stops
@@ -152,7 +152,7 @@ class RayExecutor(Executor):
 
     def _folder(self, problem, deny) -> tuple:
         """The problem folder as tasks get it; its package is put in Ray once."""
-        files = files_of(str(problem.root), tuple(deny))
+        files = problem_files(problem, deny)
         if files.digest not in self._packages:
             self._packages[files.digest] = self._ray.put(files.package)
         return str(problem.root), files.digest, [self._packages[files.digest]]

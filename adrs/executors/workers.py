@@ -15,7 +15,7 @@ from functools import partial
 
 from adrs import jobs
 from adrs.executors.base import Executor
-from adrs.problem_files import files_of
+from adrs.problem_files import problem_files
 from adrs.store import Store
 
 
@@ -37,7 +37,7 @@ class WorkersExecutor(Executor):
     def _remote(self, seq, problem, source, limits, deny_read, probe, on_probe):
         return jobs.run_remotely(self.store, self.run_id, seq, source, limits, deny_read,
                                  probe and problem.probes_json is not None, on_probe,
-                                 self._stop, files_of(str(problem.root), deny_read).digest)
+                                 self._stop, problem_files(problem, deny_read).digest)
 
     def shutdown(self, cancel: bool = False) -> None:
         """As Executor's; `cancel` also withdraws the jobs no worker has finished."""
@@ -71,7 +71,7 @@ def worker_loop(store: Store, run, problem, name: str, idle_exit: float,
             continue
         req = job.request
         jobs.refuse_other_files(store, job, name,
-                                files_of(str(problem.root), tuple(req["deny_read"])))
+                                problem_files(problem, req["deny_read"]))
         beat = threading.Event()
         pulse = threading.Thread(target=_pulse, args=(store, job.id, name, beat), daemon=True)
         pulse.start()
