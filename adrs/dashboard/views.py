@@ -41,20 +41,14 @@ def run_row(v: RunView, o: dict | None = None) -> dict:
             "rate": _num(o["iterations"] / seconds) if seconds > 0 else None}
 
 
-_TABLES: dict[tuple, tuple[list, dict | None]] = {}
+_PAGES: dict[tuple, dict] = {}  # a run page's heavy part, by what would change it
 
 
-def _tables(key: tuple, v: RunView) -> tuple[list, dict | None]:
-    """The edits and prompt-variant tables (a pass over every row): recomputed only
-    when the run's candidate count (in `key`) changes."""
-    if key not in _TABLES:
-        if len(_TABLES) > 64:
-            _TABLES.clear()
-        rows = v.store.history(v.run.id)
-        best = v.store.best(v.run.id, 1)
-        _TABLES[key] = (edit_table(rows),
-                        prompt_table(v.store, v.run.id, rows, best[0].id if best else None))
-    return _TABLES[key]
+def _tables(v: RunView) -> tuple[list, dict | None]:
+    """The edits and prompt-variant tables (a pass over every row)."""
+    rows = v.store.history(v.run.id)
+    best = v.store.best(v.run.id, 1)
+    return edit_table(rows), prompt_table(v.store, v.run.id, rows, best[0].id if best else None)
 
 
 def _series(progress: list[dict], reasons: list[str]) -> list[dict]:
@@ -94,17 +88,28 @@ def _pareto(v: RunView) -> list[dict]:
 
 def run_detail(v: RunView) -> dict:
     """The run page: progress over iterations and time, outcomes and failures, models
-    over time, lineage, islands' populations, grid, Pareto points, prompts."""
+    over time, lineage, islands' populations, grid, Pareto points, prompts. All but the
+    headline is recomputed only when the run has new candidates or LLM calls, so a
+    finished run's page costs aggregate queries only, however large the run."""
     o = v.overview()
+    key = (v.store.url, v.run.id, sum(o["by_status"].values()),
+           sum(u["calls"] for u in o["models"].values()), o["status"])
+    if key not in _PAGES:
+        if len(_PAGES) > 32:
+            _PAGES.clear()
+        _PAGES[key] = _heavy(v, o)
+    return {**run_row(v, o), **_PAGES[key]}
+
+
+def _heavy(v: RunView, o: dict) -> dict:
     reasons = sorted(o["failures"], key=lambda k: -o["failures"][k])[:5]
     progress = v.progress()
-    series = _series(progress, reasons)
     chain = v.chain_to_best()
     by_id = {r["id"]: r for r in v.records(chain)} if chain else {}
     cells = [{"cell": list(c), "id": i, "score": _num(s)} for c, (i, s) in v.grid().items()]
-    edits, prompts = _tables((v.store.url, v.run.id, sum(o["by_status"].values())), v)
+    edits, prompts = _tables(v)
     calls = [{**c, "cost": _num(c["cost"])} for c in v.calls_over_time()]
-    return {**run_row(v, o), "series": _thin(series), "failures": o["failures"],
+    return {"series": _thin(_series(progress, reasons)), "failures": o["failures"],
             "calls": _thin(calls), "pareto": _pareto(v), "over_time": _thin(_over_time(progress)),
             "populations": {str(k): [{**m, "score": _num(m["score"])} for m in ms]
                             for k, ms in v.populations().items()},
