@@ -23,6 +23,7 @@ from adrs.status import format_status, run_status
 ray = pytest.importorskip("ray", reason="pip install 'adrs[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
 from ray_nodes import ENV, LocalCluster, waiting_candidates  # noqa: E402
+from test_problem_files import edit_once_stored  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROWS = ("select iteration, syntactic_hash, status, score, functional_hash, failure "
@@ -94,13 +95,7 @@ def test_a_folder_edited_mid_run_on_the_cluster_stops_the_run(cluster, tmp_path)
     shutil.copytree(FIXTURES / "waiting_number", problem)
     ctx = _start(problem, tmp_path, "edited", "ray", iterations=40)
 
-    def edit():
-        while len(ctx.store.history(ctx.run.id)) < 3:
-            time.sleep(0.02)
-        (problem / "wait.json").write_text('{"seconds": 0.0}')
-
-    editor = threading.Thread(target=edit)
-    editor.start()
+    editor = edit_once_stored(ctx, problem / "wait.json", 3)
     with pytest.raises(UserError, match="changed during the run"):
         Search(ctx, progress=False).run()
     editor.join()

@@ -18,6 +18,18 @@ from adrs.problem_files import ProblemChanged, ProblemFiles, unpacked
 from adrs.runs import resume_run, start_run
 
 
+def edit_once_stored(ctx, path, count: int) -> threading.Thread:
+    """A thread that rewrites `path` once the run has stored `count` candidates."""
+    def edit():
+        while len(ctx.store.history(ctx.run.id)) < count:
+            time.sleep(0.02)
+        path.write_text('{"seconds": 0.0}')
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    return editor
+
+
 @pytest.fixture
 def folder(tmp_path):
     shutil.copytree(FIXTURES / "waiting_number", tmp_path / "problem")
@@ -58,13 +70,7 @@ def test_a_folder_edited_mid_run_stops_the_run_and_resume_refuses_nothing_stored
     ctx = start_run(str(folder), name="edited", db=None, archive=tmp_path, config_file=None,
                     overrides={"iterations": 40, "workers": 2})
 
-    def edit():
-        while len(ctx.store.history(ctx.run.id)) < 4:
-            time.sleep(0.02)
-        (folder / "wait.json").write_text('{"seconds": 0.0}')
-
-    editor = threading.Thread(target=edit)
-    editor.start()
+    editor = edit_once_stored(ctx, folder / "wait.json", 4)
     with pytest.raises(ProblemChanged, match=r"wait.json.*put it back as it was"):
         Search(ctx, progress=False).run()
     editor.join()
