@@ -296,3 +296,46 @@ def test_without_the_extra_the_command_names_the_install(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", no_uvicorn)
     assert main(["dashboard"]) == 2
     assert "pip install 'adrs[dashboard]'" in capsys.readouterr().err
+
+
+def test_a_running_runs_charts_are_remade_no_more_often_than_their_cost_allows(
+        tmp_path, monkeypatch):
+    from adrs import archive as arc
+    from adrs.dashboard import views
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    ctx = _run(archive, "live", 4)
+    Search(ctx, progress=False).run()
+    ctx.update_run(status="running")  # as a controller's run looks while it goes on
+    clock = [1000.0]
+    monkeypatch.setattr(views.time, "monotonic", lambda: clock[0])
+    heavy = views._heavy
+
+    def slow_heavy(*args):  # each remake takes 0.5 s on the clock
+        clock[0] += 0.5
+        return heavy(*args)
+
+    monkeypatch.setattr(views, "_heavy", slow_heavy)
+    views._PAGES.clear()
+
+    def page():
+        return views.run_detail(arc.open(archive / "live"))
+
+    def add(iteration):
+        ctx.store.add_candidate(ctx.run.id, CandidateRecord(
+            iteration=iteration, source=f"x = {iteration}\n", syntactic_hash=f"{iteration:064x}",
+            status=Status.OK, score=-1.0, parent_id=None))
+
+    first = page()
+    (made, cost), = (k[2:] for k in views._PAGES.values())
+    assert cost == 0.5
+    add(5)
+    clock[0] = made + cost * views.REMAKE_AFTER / 2
+    kept = page()
+    assert kept["series"] == first["series"] and kept["iterations"] == 5  # headline fresh
+    clock[0] = made + cost * views.REMAKE_AFTER + 1.0
+    assert page()["series"][-1]["iteration"] == 5
+    add(6)
+    ctx.update_run(status="finished")  # a run that ended: its final charts at once
+    assert page()["series"][-1]["iteration"] == 6

@@ -5,6 +5,7 @@ POINTS points, keeping the last, so a page stays light on a long run."""
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 
 from adrs.archive import RunView
@@ -19,11 +20,19 @@ def _num(x):
 
 
 def _thin(items: list) -> list:
-    step = max(1, math.ceil(len(items) / POINTS))
-    out = items[::step]
+    out = items[::_step(len(items))]
     if items and out[-1] is not items[-1]:
         out.append(items[-1])
     return out
+
+
+def _step(n: int) -> int:
+    """Every how many of n items _thin keeps one."""
+    return max(1, math.ceil(n / POINTS))
+
+
+def _kept(i: int, n: int, step: int) -> bool:
+    return i % step == 0 or i == n - 1
 
 
 def run_row(v: RunView, o: dict | None = None) -> dict:
@@ -41,29 +50,36 @@ def run_row(v: RunView, o: dict | None = None) -> dict:
             "rate": _num(o["iterations"] / seconds) if seconds > 0 else None}
 
 
-_PAGES: dict[tuple, dict] = {}  # a run page's heavy part, by what would change it
+# A run page's heavy part per run: (what would change it, the part, when it was made,
+# what it cost). A running run's part is remade at most once per REMAKE_AFTER times its
+# cost, so pages polled on a huge run keep the dashboard's share of a core small.
+_PAGES: dict[tuple, tuple[tuple, dict, float, float]] = {}
+REMAKE_AFTER = 10.0
 
 
 def _tables(v: RunView) -> tuple[list, dict | None]:
     """The edits and prompt-variant tables (a pass over every row)."""
-    rows = v.store.history(v.run.id)
+    rows = v.store.outcomes(v.run.id)
     best = v.store.best(v.run.id, 1)
     return edit_table(rows), prompt_table(v.store, v.run.id, rows, best[0].id if best else None)
 
 
 def _series(progress: list[dict], reasons: list[str]) -> list[dict]:
-    """Per iteration: best (overall, per island), seconds since the start, and the
-    cumulative outcomes and failures (the `reasons` named, the rest as "other")."""
+    """Per iteration (thinned as _thin would): best (overall, per island), seconds since
+    the start, and the cumulative outcomes and failures (the `reasons` named, the rest
+    as "other"); the counts run over every iteration, points are made for those kept."""
     counts, failed, out = {"ok": 0, "failed": 0, "duplicate": 0}, dict.fromkeys(reasons, 0), []
     failed["other"] = 0
-    for p in progress:
+    n, step = len(progress), _step(len(progress))
+    for i, p in enumerate(progress):
         counts[p["status"]] = counts.get(p["status"], 0) + 1
         if p["status"] == "failed":
             key = p["failure"] if p["failure"] in reasons else "other"
             failed[key] += 1
-        out.append({"iteration": p["iteration"], "best": _num(p["best"]),
-                    "islands": {str(k): _num(x) for k, x in p["islands"].items()},
-                    **counts, "failures": dict(failed)})
+        if _kept(i, n, step):
+            out.append({"iteration": p["iteration"], "best": _num(p["best"]),
+                        "islands": {str(k): _num(x) for k, x in p["islands"].items()},
+                        **counts, "failures": dict(failed)})
     return out
 
 
@@ -89,16 +105,22 @@ def _pareto(v: RunView) -> list[dict]:
 def run_detail(v: RunView) -> dict:
     """The run page: progress over iterations and time, outcomes and failures, models
     over time, lineage, islands' populations, grid, Pareto points, prompts. All but the
-    headline is recomputed only when the run has new candidates or LLM calls, so a
-    finished run's page costs aggregate queries only, however large the run."""
+    headline is recomputed only when the run has new candidates or LLM calls (and, while
+    it runs, not before REMAKE_AFTER times the last recomputation's cost has passed), so
+    a finished run's page costs aggregate queries only, however large the run."""
     o = v.overview()
-    key = (v.store.url, v.run.id, sum(o["by_status"].values()),
-           sum(u["calls"] for u in o["models"].values()), o["status"])
-    if key not in _PAGES:
+    run = (v.store.url, v.run.id)
+    state = (sum(o["by_status"].values()), sum(u["calls"] for u in o["models"].values()),
+             o["status"])
+    kept = _PAGES.get(run)
+    now = time.monotonic()
+    if kept is None or kept[0] != state and (
+            o["status"] != "running" or now - kept[2] >= REMAKE_AFTER * kept[3]):
         if len(_PAGES) > 32:
             _PAGES.clear()
-        _PAGES[key] = _heavy(v, o)
-    return {**run_row(v, o), **_PAGES[key]}
+        heavy = _heavy(v, o)
+        kept = _PAGES[run] = (state, heavy, now, time.monotonic() - now)
+    return {**run_row(v, o), **kept[1]}
 
 
 def _heavy(v: RunView, o: dict) -> dict:
@@ -109,7 +131,7 @@ def _heavy(v: RunView, o: dict) -> dict:
     cells = [{"cell": list(c), "id": i, "score": _num(s)} for c, (i, s) in v.grid().items()]
     edits, prompts = _tables(v)
     calls = [{**c, "cost": _num(c["cost"])} for c in v.calls_over_time()]
-    return {"series": _thin(_series(progress, reasons)), "failures": o["failures"],
+    return {"series": _series(progress, reasons), "failures": o["failures"],
             "calls": _thin(calls), "pareto": _pareto(v), "over_time": _thin(_over_time(progress)),
             "populations": {str(k): [{**m, "score": _num(m["score"])} for m in ms]
                             for k, ms in v.populations().items()},

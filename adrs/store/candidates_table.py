@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 
 from adrs.store.models import Candidate, LLMCall
 from adrs.store.plain import CandidateRow, plain
-from adrs.store.records import CandidateRecord, HistoryRow, Sample, Status
+from adrs.store.records import CandidateRecord, HistoryRow, OutcomeRow, Sample, Status
 
 # built once: a statement object built per call costs more than the query itself
 _PARENT_FIELDS = select(Candidate.source, Candidate.score, Candidate.metrics,
@@ -89,6 +89,17 @@ class CandidateRows:
                  .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
                  .where(Candidate.run_id == run_id).order_by(Candidate.iteration))
             return [HistoryRow(*row) for row in s.execute(q)]
+
+    def outcomes(self, run_id: int) -> list[OutcomeRow]:
+        """Every candidate's outcome and description (what per-edit and per-variant
+        tables count), lighter than `history`: no metrics to decode."""
+        with self.session() as s:
+            q = (select(Candidate.id, Candidate.parent_id, Candidate.status, Candidate.score,
+                        Candidate.mutation, Candidate.prompt_variant_id,
+                        func.coalesce(LLMCall.cost, 0.0))
+                 .outerjoin(LLMCall, LLMCall.id == Candidate.llm_call_id)
+                 .where(Candidate.run_id == run_id))
+            return [OutcomeRow(*row) for row in s.execute(q)]
 
     def work_per_node(self, run_id: int) -> dict[str, dict]:
         """Per node (Ray) or worker that ran sandboxes: evaluations, failed ones, seconds."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Status(StrEnum):
@@ -84,6 +85,18 @@ class Scored:
     iteration: int
     score: float
     generation: int
+
+
+class OutcomeRow(NamedTuple):
+    """A stored candidate's outcome, for tables over a whole run (no metrics, no source)."""
+
+    id: int
+    parent_id: int | None
+    status: Status
+    score: float | None
+    mutation: str | None
+    prompt_variant_id: int | None
+    cost: float
 
 
 @dataclass(frozen=True)
