@@ -328,7 +328,7 @@ def test_a_running_runs_charts_are_remade_no_more_often_than_their_cost_allows(
             status=Status.OK, score=-1.0, parent_id=None))
 
     first = page()
-    (made, cost), = (k[2:] for k in views._PAGES.values())
+    (made, cost), = ((p.made, p.cost) for p in views._PAGES.values())
     assert cost == 0.5
     add(5)
     clock[0] = made + cost * views.REMAKE_AFTER / 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from adrs.archive import RunView
 from adrs.status import edit_table, prompt_table
@@ -50,10 +51,19 @@ def run_row(v: RunView, o: dict | None = None) -> dict:
             "rate": _num(o["iterations"] / seconds) if seconds > 0 else None}
 
 
-# A run page's heavy part per run: (what would change it, the part, when it was made,
-# what it cost). A running run's part is remade at most once per REMAKE_AFTER times its
-# cost, so pages polled on a huge run keep the dashboard's share of a core small.
-_PAGES: dict[tuple, tuple[tuple, dict, float, float]] = {}
+class _Page(NamedTuple):
+    """A run page's heavy part, kept: what would change it, the part, when it was made
+    and what it cost (seconds). A running run's part is remade at most once per
+    REMAKE_AFTER times its cost, so pages polled on a huge run keep the dashboard's
+    share of a core small."""
+
+    state: tuple
+    part: dict
+    made: float
+    cost: float
+
+
+_PAGES: dict[tuple, _Page] = {}  # by (database URL, run id)
 REMAKE_AFTER = 10.0
 
 
@@ -114,13 +124,14 @@ def run_detail(v: RunView) -> dict:
              o["status"])
     kept = _PAGES.get(run)
     now = time.monotonic()
-    if kept is None or kept[0] != state and (
-            o["status"] != "running" or now - kept[2] >= REMAKE_AFTER * kept[3]):
+    stale = kept is None or kept.state != state and (
+        o["status"] != "running" or now - kept.made >= REMAKE_AFTER * kept.cost)
+    if stale:
         if len(_PAGES) > 32:
             _PAGES.clear()
-        heavy = _heavy(v, o)
-        kept = _PAGES[run] = (state, heavy, now, time.monotonic() - now)
-    return {**run_row(v, o), **kept[1]}
+        part = _heavy(v, o)
+        kept = _PAGES[run] = _Page(state, part, now, time.monotonic() - now)
+    return {**run_row(v, o), **kept.part}
 
 
 def _heavy(v: RunView, o: dict) -> dict:
